@@ -1,0 +1,35 @@
+"""From-scratch k-nearest-neighbours for handwritten digits.
+
+>>> import knn
+>>> model = knn.load_model()                      # MNIST, features cached after the first call
+>>> result = model.classify(image)                # image: uint8 (28, 28), 0 paper, 255 ink
+>>> result.label, result.probabilities, result.neighbours[0].distance
+"""
+
+from knn.data import (
+    MNIST,
+    MNISTChecksumError,
+    MNISTError,
+    MNISTFormatError,
+    MNISTNotFoundError,
+    load_mnist,
+)
+from knn.engine import KNNClassifier, NotFittedError
+from knn.features import extract_features
+from knn.model import Classification, DigitModel, Neighbour, load_model
+
+__all__ = [
+    "MNIST",
+    "Classification",
+    "DigitModel",
+    "KNNClassifier",
+    "MNISTChecksumError",
+    "MNISTError",
+    "MNISTFormatError",
+    "MNISTNotFoundError",
+    "Neighbour",
+    "NotFittedError",
+    "extract_features",
+    "load_mnist",
+    "load_model",
+]

@@ -1,0 +1,221 @@
+"""A k-nearest-neighbours classifier from scratch: Euclidean search and vote in NumPy.
+
+The search computes squared distances as ``|a|^2 - 2 a.b + |b|^2`` with one float32 matrix product
+per chunk of queries, so memory stays bounded whatever the number of queries. ``np.argpartition``
+keeps a few more than the k best candidates; their distances are then computed again exactly (in
+float64, from the differences) and sorted by (distance, training index), so the neighbours and
+their order do not depend on float32 rounding and ties are broken the same way every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+WEIGHTS = ("uniform", "distance")
+
+#: Candidates kept beyond the k best before the exact re-sort, to absorb float32 rounding.
+_SAFETY_MARGIN = 8
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The classifier was used before ``fit``."""
+
+
+class KNNClassifier:
+    """k-nearest-neighbours classifier with Euclidean distance, in scikit-learn's conventions.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours that vote.
+    weights : {"uniform", "distance"}, default="uniform"
+        ``"uniform"``: each neighbour has one vote. ``"distance"``: a vote weighs ``1 / distance``;
+        a query with neighbours at distance 0 gives all the weight to them, as scikit-learn does.
+    max_chunk_bytes : int, default=256 MiB
+        Bound on the float32 distance block of one chunk of queries (n_chunk x n_samples_fit).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The sorted class labels; columns of :meth:`predict_proba` follow this order.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    n_samples_fit_ : int
+        Number of training samples.
+
+    Examples
+    --------
+    >>> clf = KNNClassifier(n_neighbors=1).fit([[0, 0], [1, 1], [9, 9]], ["a", "a", "b"])
+    >>> clf.predict([[8, 8]]).tolist(), clf.predict_proba([[0, 1]]).tolist()
+    (['b'], [[1.0, 0.0]])
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        weights: str = "uniform",
+        max_chunk_bytes: int = 256 * 2**20,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.max_chunk_bytes = max_chunk_bytes
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters, as scikit-learn's ``clone`` and grid search expect."""
+        return {
+            "n_neighbors": self.n_neighbors,
+            "weights": self.weights,
+            "max_chunk_bytes": self.max_chunk_bytes,
+        }
+
+    def set_params(self, **params: Any) -> KNNClassifier:
+        """Set constructor parameters; unknown names raise ``ValueError``."""
+        for name, value in params.items():
+            if name not in self.get_params():
+                raise ValueError(f"unknown parameter {name!r} for KNNClassifier")
+            setattr(self, name, value)
+        return self
+
+    def fit(self, X: Any, y: Any) -> KNNClassifier:
+        """Store the training set.
+
+        X : array-like of shape (n_samples, n_features), numbers; y : array-like of shape
+        (n_samples,). Returns self.
+        """
+        _check_n_neighbors(self.n_neighbors)
+        _check_weights(self.weights)
+        X = _as_float32_matrix(X, "X")
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
+        if len(X) == 0:
+            raise ValueError("cannot fit on an empty training set")
+        self.classes_, self._y_index = np.unique(y, return_inverse=True)
+        self._fit_X = X
+        self._fit_sq_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64).astype(np.float32)
+        self.n_features_in_ = X.shape[1]
+        self.n_samples_fit_ = len(X)
+        return self
+
+    def kneighbors(
+        self, X: Any, n_neighbors: int | None = None, return_distance: bool = True
+    ) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
+        """The nearest training samples of each query, nearest first.
+
+        X : array-like of shape (n_queries, n_features). Returns ``(distances, indices)``, each of
+        shape (n_queries, n_neighbors): Euclidean distances (float64) and training indices; or
+        only the indices if ``return_distance`` is False.
+        """
+        self._check_fitted()
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        _check_n_neighbors(k)
+        if k > self.n_samples_fit_:
+            raise ValueError(f"n_neighbors={k} exceeds the {self.n_samples_fit_} training samples")
+        X = self._check_queries(X)
+        sq_distances, indices = _search(X, self._fit_X, self._fit_sq_norms, k, self._chunk_rows())
+        return (np.sqrt(sq_distances), indices) if return_distance else indices
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities from the neighbours' votes: shape (n_queries, n_classes), rows sum
+        to 1, columns in the order of ``classes_``."""
+        distances, indices = self.kneighbors(X)
+        return vote(self._y_index[indices], distances, self.weights, len(self.classes_))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class with the most votes for each query (ties go to the first in ``classes_``)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def score(self, X: Any, y: Any) -> float:
+        """Mean accuracy of :meth:`predict` on ``X`` against the labels ``y``."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_fit_X"):
+            raise NotFittedError("this KNNClassifier is not fitted yet: call fit(X, y) first")
+
+    def _check_queries(self, X: Any) -> np.ndarray:
+        X = _as_float32_matrix(X, "X")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the classifier was fitted with "
+                f"{self.n_features_in_}"
+            )
+        return X
+
+    def _chunk_rows(self) -> int:
+        return max(1, int(self.max_chunk_bytes) // (4 * self.n_samples_fit_))
+
+
+def vote(
+    neighbour_classes: np.ndarray, distances: np.ndarray, weights: str, n_classes: int
+) -> np.ndarray:
+    """Turn neighbours into class probabilities.
+
+    neighbour_classes : int array (n_queries, k) of class indices; distances : float array
+    (n_queries, k). Returns float64 (n_queries, n_classes) whose rows sum to 1.
+    """
+    _check_weights(weights)
+    if weights == "uniform":
+        w = np.ones(distances.shape)
+    else:
+        with np.errstate(divide="ignore"):
+            w = 1.0 / distances
+        exact = np.isinf(w).any(axis=1)
+        w[exact] = np.isinf(w[exact])  # exact matches take all the weight
+    proba = np.zeros((len(w), n_classes))
+    rows = np.arange(len(w))
+    for column in range(w.shape[1]):
+        proba[rows, neighbour_classes[:, column]] += w[:, column]
+    total = proba.sum(axis=1, keepdims=True)
+    total[total == 0] = 1.0
+    return proba / total
+
+
+def _search(
+    queries: np.ndarray, fit_X: np.ndarray, fit_sq_norms: np.ndarray, k: int, chunk_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact squared distances (float64) and indices of the k nearest rows of ``fit_X``."""
+    n_candidates = min(k + _SAFETY_MARGIN, len(fit_X))
+    sq_distances = np.empty((len(queries), k))
+    indices = np.empty((len(queries), k), dtype=np.intp)
+    for start in range(0, len(queries), chunk_rows):
+        q = queries[start : start + chunk_rows]
+        # |b|^2 - 2 a.b ranks the training rows for each query a; |a|^2 is the same along a row.
+        scores = q @ fit_X.T
+        scores *= -2.0
+        scores += fit_sq_norms
+        if n_candidates < len(fit_X):
+            candidates = np.argpartition(scores, n_candidates - 1, axis=1)[:, :n_candidates]
+        else:
+            candidates = np.broadcast_to(np.arange(len(fit_X)), scores.shape)
+        diff = fit_X[candidates] - q[:, None, :]
+        exact = np.einsum("qcf,qcf->qc", diff, diff, dtype=np.float64)
+        order = np.lexsort((candidates, exact))[:, :k]
+        rows = slice(start, start + len(q))
+        sq_distances[rows] = np.take_along_axis(exact, order, axis=1)
+        indices[rows] = np.take_along_axis(candidates, order, axis=1)
+    return sq_distances, indices
+
+
+def _as_float32_matrix(X: Any, name: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return X
+
+
+def _check_n_neighbors(k: Any) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"n_neighbors must be a positive integer, got {k!r}")
+
+
+def _check_weights(weights: Any) -> None:
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")

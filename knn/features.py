@@ -1,0 +1,85 @@
+"""The features the classifier compares: digits deskewed by their second moments.
+
+People slant their digits; a slanted 1 is far, in pixels, from an upright one. Deskewing shears
+each image so that its principal axis is vertical and moves its centre of mass to the centre,
+which takes Euclidean kNN on MNIST from about 97% to about 98.5%. Training images and queries go
+through the same function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+#: Bumped whenever the features change, so that cached features are rebuilt.
+FEATURE_VERSION = 1
+
+_CHUNK = 4096  # images per vectorised step, to bound the temporary arrays
+
+
+def extract_features(images: np.ndarray, progress: bool = False) -> np.ndarray:
+    """Feature vectors of digits.
+
+    images : array (n, h, w) or (h, w), 0 paper and 255 ink (uint8 or float).
+    Returns float32 (n, h * w): the deskewed images, flattened. ``progress`` shows a bar on stderr.
+    """
+    images = np.asarray(images)
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape (n, h, w) or (h, w), got {images.shape}")
+    n, h, w = images.shape
+    out = np.empty((n, h * w), dtype=np.float32)
+    for start in tqdm(range(0, n, _CHUNK), desc="features", disable=not progress):
+        out[start : start + _CHUNK] = deskew(images[start : start + _CHUNK]).reshape(-1, h * w)
+    return out
+
+
+def deskew(images: np.ndarray) -> np.ndarray:
+    """Shear each image upright and centre its mass, with bilinear interpolation.
+
+    images : (n, h, w), non-negative intensities. Returns float32 (n, h, w).
+    For each image with centre of mass (mr, mc), the skew is ``alpha = cov(row, col) / var(row)``
+    and output pixel (r, c) samples the input at
+    ``(r - cr + mr, c - cc + mc + alpha * (r - cr))``, where (cr, cc) is the centre of the image.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape
+    rows = np.arange(h, dtype=np.float32)[None, :, None]
+    cols = np.arange(w, dtype=np.float32)[None, None, :]
+    mass = images.sum(axis=(1, 2), dtype=np.float64)
+    blank = mass == 0
+    mass[blank] = 1.0
+    mr = (images * rows).sum(axis=(1, 2), dtype=np.float64) / mass
+    mc = (images * cols).sum(axis=(1, 2), dtype=np.float64) / mass
+    mr[blank], mc[blank] = (h - 1) / 2, (w - 1) / 2
+    dr = rows - mr[:, None, None]
+    var_r = (images * dr**2).sum(axis=(1, 2), dtype=np.float64) / mass
+    cov = (images * dr * (cols - mc[:, None, None])).sum(axis=(1, 2), dtype=np.float64) / mass
+    alpha = np.divide(cov, var_r, out=np.zeros(n), where=var_r > 0)
+
+    cr, cc = (h - 1) / 2, (w - 1) / 2
+    src_r = np.broadcast_to(rows - cr + mr[:, None, None], (n, h, w)).astype(np.float32)
+    src_c = (cols - cc + mc[:, None, None] + alpha[:, None, None] * (rows - cr)).astype(np.float32)
+    return _bilinear(images, src_r, src_c)
+
+
+def _bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:
+    """Sample each image at fractional (row, col) positions; outside the image is paper (0)."""
+    n, h, w = images.shape
+    r0, c0 = np.floor(src_r), np.floor(src_c)
+    fr, fc = src_r - r0, src_c - c0
+    r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
+    which = np.arange(n)[:, None, None]
+    out = np.zeros((n, h, w), dtype=np.float32)
+    for dr, dc, weight in (
+        (0, 0, (1 - fr) * (1 - fc)),
+        (0, 1, (1 - fr) * fc),
+        (1, 0, fr * (1 - fc)),
+        (1, 1, fr * fc),
+    ):
+        r, c = r0 + dr, c0 + dc
+        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        values = images[which, r.clip(0, h - 1), c.clip(0, w - 1)]
+        out += np.where(inside, values * weight, np.float32(0))
+    return out
