@@ -78,7 +78,10 @@ def main() -> None:
             predictions[engine] = np.load(out, allow_pickle=False)
     ours, theirs = figures["ours"], figures["sklearn"]
     print(f"MNIST raw pixels, k={args.k}, {args.n_train} training images, {args.n_test} queries")
-    print(f"scikit-learn brute, n_jobs=-1: {theirs['seconds']:7.2f} s  peak {theirs['peak_mb']:.0f} MB")
+    print(
+        f"scikit-learn brute, n_jobs=-1: {theirs['seconds']:7.2f} s  "
+        f"peak {theirs['peak_mb']:.0f} MB"
+    )
     print(f"knn.KNNClassifier:             {ours['seconds']:7.2f} s  peak {ours['peak_mb']:.0f} MB")
     print(f"time ratio (ours / scikit-learn): {ours['seconds'] / theirs['seconds']:.2f}x")
     same = np.mean(predictions["ours"] == predictions["sklearn"])

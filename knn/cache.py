@@ -47,7 +47,8 @@ def load_or_build(
             return _load(folder, fields), folder
         except (OSError, ValueError, KeyError, TypeError) as err:
             warnings.warn(
-                f"model cache {folder} is unreadable ({err}); rebuilding it", CacheWarning,
+                f"model cache {folder} is unreadable ({err}); rebuilding it",
+                CacheWarning,
                 stacklevel=2,
             )
             _discard(folder)
@@ -77,7 +78,9 @@ def _publish(folder: Path, arrays: Arrays, fields: dict[str, Any]) -> None:
             np.save(staging / f"{name}.npy", array, allow_pickle=False)
         meta = {
             "fields": fields,
-            "arrays": {n: {"shape": list(a.shape), "dtype": str(a.dtype)} for n, a in arrays.items()},
+            "arrays": {
+                n: {"shape": list(a.shape), "dtype": str(a.dtype)} for n, a in arrays.items()
+            },
         }
         (staging / "meta.json").write_text(json.dumps(meta, indent=1))
         for path in staging.iterdir():

@@ -1,4 +1,4 @@
-"""MNIST: find the four IDX files, download them if need be, and read them with their headers checked.
+"""MNIST: find the four IDX files, download them if need be, read them with their headers checked.
 
 Where the files come from, first match wins:
 
@@ -182,8 +182,8 @@ def file_checksums(paths: dict[str, Path]) -> dict[str, str]:
     return {role: sha256_of_file(path) for role, path in paths.items()}
 
 
-def download_mnist(dest: str | os.PathLike[str], mirrors: tuple[str, ...] = MIRRORS) -> Path:
-    """Download the four gzip files into ``dest``, trying each mirror in turn.
+def download_mnist(dest: str | os.PathLike[str], mirrors: tuple[str, ...] | None = None) -> Path:
+    """Download the four gzip files into ``dest``, trying each mirror (default ``MIRRORS``) in turn.
 
     Each file is checked against the sha256 of its decompressed content before it is renamed into
     place; a file that fails on every mirror raises and leaves nothing behind.
@@ -193,7 +193,7 @@ def download_mnist(dest: str | os.PathLike[str], mirrors: tuple[str, ...] = MIRR
         if _file_in(dest, name) is not None:
             continue
         errors: list[Exception] = []
-        for mirror in mirrors:
+        for mirror in mirrors or MIRRORS:
             try:
                 payload = _fetch(mirror + name + ".gz")
                 _check_content(payload, sha256, name)
@@ -256,8 +256,8 @@ __all__ = [
     "MNISTError",
     "MNISTFormatError",
     "MNISTNotFoundError",
-    "file_checksums",
     "download_mnist",
+    "file_checksums",
     "find_mnist",
     "load_mnist",
     "mnist_files",

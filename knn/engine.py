@@ -15,6 +15,9 @@ import numpy as np
 
 WEIGHTS = ("uniform", "distance")
 
+#: Temporary bytes per (query, training row) pair: a float32 distance and an int64 rank.
+_BYTES_PER_PAIR = 12
+
 #: Candidates kept beyond the k best before the exact re-sort, to absorb float32 rounding.
 _SAFETY_MARGIN = 8
 
@@ -34,7 +37,8 @@ class KNNClassifier:
         ``"uniform"``: each neighbour has one vote. ``"distance"``: a vote weighs ``1 / distance``;
         a query with neighbours at distance 0 gives all the weight to them, as scikit-learn does.
     max_chunk_bytes : int, default=256 MiB
-        Bound on the float32 distance block of one chunk of queries (n_chunk x n_samples_fit).
+        Bound on the temporary arrays of one chunk of queries: its float32 distances and int64
+        ranking to the n_samples_fit training rows, 12 bytes a pair.
 
     Attributes
     ----------
@@ -125,7 +129,8 @@ class KNNClassifier:
 
     def predict(self, X: Any) -> np.ndarray:
         """The class with the most votes for each query (ties go to the first in ``classes_``)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def score(self, X: Any, y: Any) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against the labels ``y``."""
@@ -145,7 +150,7 @@ class KNNClassifier:
         return X
 
     def _chunk_rows(self) -> int:
-        return max(1, int(self.max_chunk_bytes) // (4 * self.n_samples_fit_))
+        return max(1, int(self.max_chunk_bytes) // (_BYTES_PER_PAIR * self.n_samples_fit_))
 
 
 def vote(

@@ -36,7 +36,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """Fit (or load) the model, classify the test set in batches, and return the report."""
     start = time.perf_counter()
-    model = load_model(data_dir, cache_dir, n_neighbors=n_neighbors, weights=weights, n_train=n_train)
+    model = load_model(
+        data_dir, cache_dir, n_neighbors=n_neighbors, weights=weights, n_train=n_train
+    )
     build_seconds = time.perf_counter() - start
     mnist = load_mnist(data_dir)
     images, labels = mnist.test_images[:n_test], mnist.test_labels[:n_test]
@@ -98,7 +100,7 @@ def format_report(report: dict[str, Any]) -> str:
     ]
     lines += [
         f"{d:>5}  {p:>9.2%}  {r:>6.2%}"
-        for d, (p, r) in enumerate(zip(report["precision"], report["recall"]))
+        for d, (p, r) in enumerate(zip(report["precision"], report["recall"], strict=True))
     ]
     lines += ["", "confusion matrix (rows: true digit, columns: predicted)"]
     lines.append("     " + "".join(f"{d:>6}" for d in range(10)))
@@ -120,7 +122,9 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m knn.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m knn.evaluate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--k", type=int, default=DEFAULT_K, help="neighbours that vote")
     parser.add_argument("--weights", choices=WEIGHTS, default=DEFAULT_WEIGHTS)
     parser.add_argument("--n-train", type=int, help="use the first N training images")

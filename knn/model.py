@@ -40,7 +40,7 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class Classification:
-    """The answer for one image: the label, 10 probabilities (sum 1), the neighbours nearest first."""
+    """The answer for one image: label, 10 probabilities (sum 1), neighbours nearest first."""
 
     label: int
     probabilities: np.ndarray
@@ -114,7 +114,7 @@ class DigitModel:
         probabilities = self._vote(distances, indices)[0]
         neighbours = tuple(
             Neighbour(int(i), int(self.labels[i]), float(d), self.images[i])
-            for d, i in zip(distances[0], indices[0])
+            for d, i in zip(distances[0], indices[0], strict=True)
         )
         return Classification(int(probabilities.argmax()), probabilities, neighbours)
 
@@ -169,6 +169,8 @@ def _check_images(images: Any) -> np.ndarray:
         raise ValueError(f"images must have shape (n, 28, 28), got {images.shape}")
     if not np.issubdtype(images.dtype, np.number) and images.dtype != bool:
         raise TypeError(f"images must hold numbers (uint8, 0 paper, 255 ink), got {images.dtype}")
-    if images.size and not (np.isfinite(images).all() and images.min() >= 0 and images.max() <= 255):
+    if images.size and not (
+        np.isfinite(images).all() and images.min() >= 0 and images.max() <= 255
+    ):
         raise ValueError("image values must be finite and within 0..255 (0 paper, 255 ink)")
     return images

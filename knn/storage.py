@@ -14,7 +14,7 @@ APP_NAME = "draw-a-digit"
 
 
 def default_cache_dir() -> Path:
-    """The per-user cache folder: ``$XDG_CACHE_HOME/draw-a-digit``, else ``~/.cache/draw-a-digit``."""
+    """The per-user cache: ``$XDG_CACHE_HOME/draw-a-digit``, else ``~/.cache/draw-a-digit``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / APP_NAME
 

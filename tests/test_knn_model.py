@@ -1,0 +1,174 @@
+"""The cached digit model: build once, load fast, rebuild when stale or corrupt, never pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import knn
+from knn import model as model_module
+from knn.cache import CacheWarning
+
+N_TRAIN = 3000
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def small_model(cache_dir: Path) -> knn.DigitModel:
+    return knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN)
+
+
+def entries(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / "models").iterdir())
+
+
+def test_the_cache_holds_arrays_and_json_only(small_model, cache_dir: Path) -> None:
+    (entry,) = entries(cache_dir)
+    assert sorted(p.name for p in entry.iterdir()) == [
+        "features.npy",
+        "images.npy",
+        "labels.npy",
+        "meta.json",
+    ]
+    for path in entry.glob("*.npy"):
+        assert np.load(path, allow_pickle=False).dtype != object
+    meta = json.loads((entry / "meta.json").read_text())
+    assert meta["fields"]["n_train"] == N_TRAIN
+    assert set(meta["fields"]["data"]) == {
+        "train_images",
+        "train_labels",
+        "test_images",
+        "test_labels",
+    }
+
+
+def test_a_second_load_uses_the_cache(small_model, cache_dir: Path, monkeypatch) -> None:
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(model_module, "extract_features", no_rebuild)
+    monkeypatch.setattr(model_module, "load_mnist", no_rebuild)
+    again = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN)
+    assert np.array_equal(again.images, small_model.images)
+
+
+def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> None:
+    other = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN, n_neighbors=7, weights="uniform")
+    assert (other.n_neighbors, other.weights) == (7, "uniform")
+    assert len(entries(cache_dir)) == 1
+
+
+def test_a_new_feature_version_rebuilds(tmp_path: Path, monkeypatch) -> None:
+    knn.load_model(cache_dir=tmp_path, n_train=500)
+    monkeypatch.setattr(model_module, "FEATURE_VERSION", model_module.FEATURE_VERSION + 1)
+    knn.load_model(cache_dir=tmp_path, n_train=500)
+    assert len(entries(tmp_path)) == 2
+
+
+def test_a_corrupt_cache_is_rebuilt_with_a_warning(tmp_path: Path) -> None:
+    first = knn.load_model(cache_dir=tmp_path, n_train=500)
+    (entry,) = entries(tmp_path)
+    features = entry / "features.npy"
+    features.write_bytes(features.read_bytes()[:1000])
+    with pytest.warns(CacheWarning, match="unreadable"):
+        rebuilt = knn.load_model(cache_dir=tmp_path, n_train=500)
+    assert np.array_equal(rebuilt.predict(first.images[:20]), first.predict(first.images[:20]))
+    assert [p.name for p in entries(tmp_path)] == [entry.name]
+    assert np.load(features, allow_pickle=False).shape == (500, 784)
+
+
+def test_two_processes_building_at_once_do_not_corrupt_it(tmp_path: Path) -> None:
+    script = (
+        "import sys, knn; m = knn.load_model(cache_dir=sys.argv[1], n_train=2000); "
+        "print(int(m.predict(m.images[:1])[0]))"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ,
+        )
+        for _ in range(3)
+    ]
+    outputs = [child.communicate(timeout=300) for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0], outputs
+    assert len({out for out, _ in outputs}) == 1
+    assert len(entries(tmp_path)) == 1  # no staging folder left behind
+    assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".")]
+    assert knn.load_model(cache_dir=tmp_path, n_train=2000).images.shape == (2000, 28, 28)
+
+
+def test_classify_returns_label_probabilities_and_neighbours(small_model, mnist) -> None:
+    image = mnist.test_images[0]
+    result = small_model.classify(image)
+    assert result.label == mnist.test_labels[0] == 7
+    assert result.probabilities.shape == (10,)
+    assert result.probabilities.sum() == pytest.approx(1.0)
+    assert result.label == result.probabilities.argmax()
+    assert len(result.neighbours) == small_model.n_neighbors
+    distances = [n.distance for n in result.neighbours]
+    assert distances == sorted(distances)
+    for neighbour in result.neighbours:
+        assert neighbour.image.shape == (28, 28) and neighbour.image.dtype == np.uint8
+        assert np.array_equal(neighbour.image, mnist.train_images[neighbour.index])
+        assert neighbour.label == mnist.train_labels[neighbour.index]
+
+
+def test_a_training_image_finds_itself(small_model, mnist) -> None:
+    result = small_model.classify(mnist.train_images[42])
+    assert result.neighbours[0].index == 42
+    assert result.neighbours[0].distance == 0.0
+    assert result.probabilities[mnist.train_labels[42]] == 1.0  # distance weighting: exact match
+
+
+def test_batches_and_accuracy(small_model, mnist) -> None:
+    proba = small_model.predict_proba(mnist.test_images[:300])
+    assert proba.shape == (300, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    predictions = small_model.predict(mnist.test_images[:300])
+    assert np.array_equal(predictions, proba.argmax(axis=1))
+    assert np.mean(predictions == mnist.test_labels[:300]) > 0.9
+
+
+def test_with_params_leaves_the_model_alone(small_model, mnist) -> None:
+    one = small_model.with_params(n_neighbors=1, weights="uniform")
+    assert len(one.classify(mnist.test_images[1]).neighbours) == 1
+    assert (small_model.n_neighbors, small_model.weights) == (4, "distance")
+    assert one.images is small_model.images
+
+
+@pytest.mark.parametrize(
+    ("image", "error"),
+    [
+        (np.zeros((28, 27), np.uint8), ValueError),
+        (np.zeros((1, 28, 28), np.uint8), ValueError),
+        (np.full((28, 28), np.nan), ValueError),
+        (np.full((28, 28), 300.0), ValueError),
+        (np.full((28, 28), "x"), TypeError),
+    ],
+)
+def test_classify_rejects_bad_images(small_model, image, error) -> None:
+    with pytest.raises(error):
+        small_model.classify(image)
+
+
+def test_deskew_straightens_a_slanted_stroke() -> None:
+    slanted = np.zeros((28, 28))
+    for row in range(4, 24):
+        slanted[row, 8 + (row - 4) // 2 : 10 + (row - 4) // 2] = 255  # leans right going down
+    upright = knn.extract_features(slanted).reshape(28, 28)
+    columns = [np.average(np.arange(28), weights=r) for r in upright if r.sum() > 100]
+    assert np.ptp(columns) < 1.5  # the slanted stroke spans 10 columns; deskewed, about one
+    assert np.average(np.arange(28), weights=upright.sum(axis=0)) == pytest.approx(13.5, abs=0.3)
