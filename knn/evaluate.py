@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from knn.cli import add_rerank_options, rerank_options
 from knn.data import MNISTError, load_mnist
 from knn.engine import WEIGHTS
 from knn.model import DEFAULT_K, DEFAULT_WEIGHTS, load_model
@@ -33,11 +34,15 @@ def evaluate(
     data_dir: str | None = None,
     cache_dir: str | None = None,
     batch_size: int = 250,
+    **rerank: Any,
 ) -> dict[str, Any]:
-    """Fit (or load) the model, classify the test set in batches, and return the report."""
+    """Fit (or load) the model, classify the test set in batches, and return the report.
+
+    ``rerank``, ``shortlist`` and ``window`` go to :func:`~knn.model.load_model`.
+    """
     start = time.perf_counter()
     model = load_model(
-        data_dir, cache_dir, n_neighbors=n_neighbors, weights=weights, n_train=n_train
+        data_dir, cache_dir, n_neighbors=n_neighbors, weights=weights, n_train=n_train, **rerank
     )
     build_seconds = time.perf_counter() - start
     mnist = load_mnist(data_dir)
@@ -56,9 +61,12 @@ def evaluate(
     correct = np.diag(confusion)
     return {
         "dataset": model.dataset,
-        "feature": "deskewed 28x28 pixels",
+        "feature": model.describe(),
         "k": model.n_neighbors,
         "weights": model.weights,
+        "rerank": model.rerank,
+        "shortlist": model.shortlist,
+        "window": model.window,
         "n_train": len(model.labels),
         "n_test": len(images),
         "accuracy": float(correct.sum() / max(len(images), 1)),
@@ -92,8 +100,9 @@ def load_report(cache_dir: str | Path | None = None) -> dict[str, Any] | None:
 def format_report(report: dict[str, Any]) -> str:
     """The report as a person reads it."""
     lines = [
-        f"{report['dataset']}: k={report['k']}, weights={report['weights']}, "
-        f"features: {report['feature']}, {report['n_train']} training images",
+        f"{report['dataset']}, {report['n_train']} training images: k={report['k']}, "
+        f"weights={report['weights']}",
+        f"features: {report['feature']}",
         f"accuracy: {report['accuracy']:.2%} on {report['n_test']} test images",
         "",
         "digit  precision  recall",
@@ -132,17 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="folder with the four MNIST files (else MNIST_DIR, ...)")
     parser.add_argument("--cache-dir", help="model cache and report folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_rerank_options(parser)
     args = parser.parse_args(argv)
-    for name in ("k", "n_train", "n_test"):
+    for name in ("k", "n_train", "n_test", "shortlist"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
 
     try:
         report = evaluate(
-            args.k, args.weights, args.n_train, args.n_test, args.data_dir, args.cache_dir
+            args.k,
+            args.weights,
+            args.n_train,
+            args.n_test,
+            args.data_dir,
+            args.cache_dir,
+            **rerank_options(args),
         )
-    except MNISTError as err:
+    except (MNISTError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     save_report(report, args.cache_dir)

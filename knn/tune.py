@@ -9,23 +9,40 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from knn.cli import add_rerank_options, rerank_options
 from knn.data import MNISTError, load_mnist
-from knn.engine import WEIGHTS, KNNClassifier, vote
-from knn.features import extract_features
+from knn.engine import WEIGHTS, vote
+from knn.model import DigitModel, describe
 
 
 def validation_scores(
-    images: np.ndarray, labels: np.ndarray, n_validation: int, max_k: int
+    images: np.ndarray,
+    labels: np.ndarray,
+    n_validation: int,
+    max_k: int,
+    batch_size: int = 250,
+    **rerank: Any,
 ) -> dict[tuple[int, str], float]:
-    """Validation accuracy of each (k, weights), k in 1..max_k, from training data only."""
-    features = extract_features(images, progress=True)
+    """Validation accuracy of each (k, weights), k in 1..max_k, from training data only.
+
+    images uint8 (n, 28, 28), labels (n,); ``rerank``, ``shortlist``, ``window`` as for
+    :class:`~knn.model.DigitModel`.
+    """
     fit, held_out = slice(None, -n_validation), slice(-n_validation, None)
-    classifier = KNNClassifier(n_neighbors=max_k).fit(features[fit], labels[fit])
-    distances, indices = classifier.kneighbors(features[held_out])
-    neighbour_labels = labels[fit][indices]
+    model = DigitModel.from_images(
+        images[fit], labels[fit], n_neighbors=max_k, dataset="validation", **rerank
+    )
+    queries = images[held_out]
+    distances, indices = np.empty((2, len(queries), max_k))
+    for i in tqdm(range(0, len(queries), batch_size), desc="validating", file=sys.stderr):
+        batch = slice(i, i + batch_size)
+        distances[batch], indices[batch] = model.kneighbors(queries[batch])
+    neighbour_labels = model.labels[indices.astype(np.intp)]
     return {
         (k, weights): float(
             np.mean(
@@ -43,16 +60,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="folder with the four MNIST files (else MNIST_DIR, ...)")
     parser.add_argument("--n-validation", type=int, default=10_000)
     parser.add_argument("--max-k", type=int, default=15)
+    add_rerank_options(parser)
     args = parser.parse_args(argv)
     try:
         mnist = load_mnist(args.data_dir)
     except MNISTError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    rerank = rerank_options(args)
     scores = validation_scores(
-        mnist.train_images, mnist.train_labels, args.n_validation, args.max_k
+        mnist.train_images, mnist.train_labels, args.n_validation, args.max_k, **rerank
     )
     print(f"validation accuracy ({args.n_validation} held-out training images)")
+    print(f"features: {describe(**rerank)}")
     print("  k   " + "  ".join(f"{w:>8}" for w in WEIGHTS))
     for k in range(1, args.max_k + 1):
         print(f"{k:>3}   " + "  ".join(f"{scores[k, w]:>8.2%}" for w in WEIGHTS))

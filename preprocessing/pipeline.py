@@ -1,0 +1,37 @@
+"""`to_mnist`: a drawing in, a (28, 28) MNIST-like digit out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from preprocessing.ink import find_ink
+from preprocessing.inputs import load_drawing
+from preprocessing.specks import crop_to_digit
+from preprocessing.steps import (
+    fit_box,
+    normalise_stroke_width,
+    place_by_centre_of_mass,
+    stretch_contrast,
+    to_working_scale,
+)
+
+
+def to_mnist(image: Any) -> np.ndarray:
+    """Turn a drawing into one MNIST-like digit: (28, 28) uint8, 0 paper, 255 ink.
+
+    `image` is a PIL image (any mode), a NumPy array (H, W), (H, W, 1), (H, W, 3) or
+    (H, W, 4) of uint8, bool or float in [0, 1], a Gradio Sketchpad dict, or a file path.
+    Raises `EmptyDrawingError` when there is no ink, `ImageTooLargeError` above 40 megapixels,
+    and `ValueError` or `TypeError` for other inputs it cannot read.
+
+    >>> import numpy as np
+    >>> canvas = np.full((280, 280), 255, np.uint8)
+    >>> canvas[60:220, 130:150] = 0
+    >>> to_mnist(canvas).shape
+    (28, 28)
+    """
+    ink = find_ink(load_drawing(image))
+    digit = normalise_stroke_width(to_working_scale(crop_to_digit(ink)))
+    return place_by_centre_of_mass(stretch_contrast(fit_box(digit)))

@@ -1,0 +1,102 @@
+"""The IDM re-ranking on hand-made images whose answers are known, and inside the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import knn
+from knn.rerank import gradients, idm_distances, rerank_idm
+
+
+def stroke(shift_rows: int = 0, shift_cols: int = 0) -> np.ndarray:
+    """An L-shaped stroke well inside a 28x28 field, optionally shifted."""
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[8:20, 10:13] = 255
+    image[17:20, 10:18] = 255
+    return np.roll(image, (shift_rows, shift_cols), axis=(0, 1))
+
+
+def idm(a: np.ndarray, b: np.ndarray, window: int) -> float:
+    return float(idm_distances(gradients(a[None])[0], gradients(b[None]), window)[0])
+
+
+def test_a_one_pixel_shift_costs_idm_nothing_and_euclid_a_lot() -> None:
+    a, b = stroke(), stroke(1, -1)
+    assert idm(a, b, window=3) == 0.0
+    assert idm(a, b, window=1) > 0.0
+    assert np.sum((a - b) ** 2) > 255**2 * 20
+
+
+def test_the_window_bounds_the_displacement() -> None:
+    a, b = stroke(), stroke(0, 2)
+    assert idm(a, b, window=3) > 0.0
+    assert idm(a, b, window=5) == 0.0
+    assert idm(a, b, window=1) > idm(a, b, window=3)
+
+
+def test_a_different_shape_stays_far() -> None:
+    other = np.zeros((28, 28), dtype=np.float32)
+    other[8:20, 14:17] = 255  # a bar without the foot of the L
+    assert idm(stroke(), other, window=5) > idm(stroke(), stroke(1, 1), window=5) + 1e5
+
+
+def test_gradients_of_flat_images_are_zero_and_shapes_hold() -> None:
+    g = gradients(np.full((3, 28, 28), 7.0))
+    assert g.shape == (3, 2, 28, 28)
+    assert np.all(g[:, :, 1:-1, 1:-1] == 0)
+
+
+@pytest.mark.parametrize("window", [0, 2, -3])
+def test_the_window_must_be_odd_and_positive(window: int) -> None:
+    g = gradients(stroke()[None])
+    with pytest.raises(ValueError, match="odd"):
+        idm_distances(g[0], g, window)
+
+
+def test_rerank_orders_by_idm_then_index_and_keeps_k() -> None:
+    references = np.stack([stroke(3, 3), stroke(), stroke(0, 1), stroke(), np.zeros((28, 28))])
+    queries = stroke(1, 0)[None]
+    candidates = np.array([[4, 3, 2, 1, 0]])
+    distances, indices = rerank_idm(queries, references, candidates, k=3, window=3)
+    assert indices.tolist() == [[1, 2, 3]]  # 1 and 3 tie (same image): the lower index first
+    assert distances[0, 0] == distances[0, 2] == 0.0
+    again = rerank_idm(queries, references, candidates, k=3, window=3)
+    assert np.array_equal(again[1], indices) and np.array_equal(again[0], distances)
+
+
+@pytest.fixture(scope="module")
+def model(mnist) -> knn.DigitModel:
+    return knn.DigitModel.from_images(
+        mnist.train_images[:3000], mnist.train_labels[:3000], rerank="idm", shortlist=16, window=5
+    )
+
+
+def test_the_model_reranks_within_its_shortlist(model, mnist) -> None:
+    queries = mnist.test_images[:20]
+    features = knn.extract_features(queries)
+    shortlist = model.classifier.kneighbors(features, 16, return_distance=False)
+    distances, indices = model.kneighbors(queries)
+    assert indices.shape == (20, model.n_neighbors)
+    for row, allowed in zip(indices, shortlist, strict=True):
+        assert set(row) <= set(allowed)
+    assert np.all(np.diff(distances, axis=1) >= 0)
+    wider = model.with_params(shortlist=64).kneighbors(queries)[1]
+    assert not np.array_equal(wider, indices)  # a larger shortlist finds other neighbours
+
+
+def test_the_shown_neighbours_are_the_reranked_ones(model, mnist) -> None:
+    result = model.classify(mnist.test_images[3])
+    distances, indices = model.kneighbors(mnist.test_images[3:4])
+    assert [n.index for n in result.neighbours] == indices[0].tolist()
+    assert [n.distance for n in result.neighbours] == distances[0].tolist()
+
+
+def test_reranking_is_deterministic_and_can_be_turned_off(model, mnist) -> None:
+    images = mnist.test_images[:50]
+    assert np.array_equal(model.predict_proba(images), model.predict_proba(images))
+    plain = model.with_params(rerank=None)
+    assert plain.describe() == "deskewed 28x28 pixels, Euclidean distance"
+    assert "IDM (5x5 window)" in model.describe()
+    with pytest.raises(ValueError, match="rerank"):
+        model.with_params(rerank="tangent").predict(images[:1])
