@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
@@ -16,27 +12,17 @@ N_TRAIN = 10_000
 N_TEST = 400
 
 
-def read_idx(name: str, offset: int) -> np.ndarray:
-    """The bytes of one of MNIST's gzip IDX files after its header, from MNIST_DIR."""
-    folder = os.environ.get("MNIST_DIR")
-    if not folder:
-        raise RuntimeError("set MNIST_DIR to the folder with the four MNIST files")
-    with gzip.open(Path(folder) / name) as file:
-        return np.frombuffer(file.read(), dtype=np.uint8, offset=offset)
-
-
 @pytest.fixture(scope="module")
-def classifier() -> KNeighborsClassifier:
+def classifier(mnist) -> KNeighborsClassifier:
     """scikit-learn's kNN on raw pixels of the first 10,000 MNIST training digits."""
-    images = read_idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)[:N_TRAIN]
-    labels = read_idx("train-labels-idx1-ubyte.gz", 8)[:N_TRAIN]
+    images = mnist.train_images[:N_TRAIN].reshape(N_TRAIN, -1)
+    labels = mnist.train_labels[:N_TRAIN]
     return KNeighborsClassifier(n_neighbors=3, algorithm="brute").fit(images, labels)
 
 
 @pytest.fixture(scope="module")
-def test_digits() -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)[:N_TEST]
-    return images, read_idx("t10k-labels-idx1-ubyte.gz", 8)[:N_TEST]
+def test_digits(mnist) -> tuple[np.ndarray, np.ndarray]:
+    return mnist.test_images[:N_TEST], mnist.test_labels[:N_TEST]
 
 
 def accuracy(classifier: KNeighborsClassifier, digits: np.ndarray, labels: np.ndarray) -> float:
