@@ -42,4 +42,4 @@ def fallback_digits() -> tuple[np.ndarray, np.ndarray]:
 def load_fallback_model(n_neighbors: int = DEFAULT_K, weights: str = DEFAULT_WEIGHTS) -> DigitModel:
     """A :class:`DigitModel` fitted on :func:`fallback_digits`, named :data:`DATASET`."""
     images, labels = fallback_digits()
-    return DigitModel.from_images(images, labels, n_neighbors, weights, dataset=DATASET)
+    return DigitModel.from_images(images, labels, DATASET, n_neighbors=n_neighbors, weights=weights)

@@ -7,7 +7,6 @@ the neighbours' votes and the neighbours themselves.
 
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,9 @@ import numpy as np
 
 from knn.cache import load_or_build
 from knn.data import file_checksums, find_mnist, load_mnist, mnist_files
-from knn.engine import KNNClassifier, vote
+from knn.engine import WEIGHTS, KNNClassifier, vote
 from knn.features import FEATURE_VERSION, extract_features
+from knn.projection import PrincipalComponents
 from knn.rerank import RERANKERS, rerank_idm
 from knn.storage import default_cache_dir
 
@@ -29,8 +29,11 @@ DEFAULT_RERANK: str | None = "idm"
 DEFAULT_SHORTLIST = 64
 DEFAULT_WINDOW = 5
 
+#: Principal components the re-ranking shortlist is searched over (part of the cache key).
+SHORTLIST_COMPONENTS = 80
+
 IMAGE_SHAPE = (28, 28)
-_RERANK_PARAMS = ("rerank", "shortlist", "window")
+_PARAMS = ("n_neighbors", "weights", "rerank", "shortlist", "window")
 
 
 @dataclass(frozen=True)
@@ -52,77 +55,105 @@ class Classification:
     neighbours: tuple[Neighbour, ...]
 
 
+@dataclass(frozen=True)
+class TrainingIndex:
+    """The training digits and the searches fitted on them, built once and shared by every
+    variant of a model (other k, weighting or re-ranking)."""
+
+    images: np.ndarray  # uint8 (n, 28, 28), 0 paper, 255 ink
+    labels: np.ndarray  # (n,) digits 0..9
+    features: np.ndarray  # float32 (n, 784): the deskewed images
+    euclidean: KNNClassifier  # over ``features``
+    projection: PrincipalComponents  # ``features`` to SHORTLIST_COMPONENTS numbers
+    shortlister: KNNClassifier  # over the projected features, to make re-ranking shortlists
+
+    @classmethod
+    def build(
+        cls,
+        images: np.ndarray,
+        labels: np.ndarray,
+        features: np.ndarray | None = None,
+        projection: PrincipalComponents | None = None,
+    ) -> TrainingIndex:
+        """Fit on images uint8 (n, 28, 28) and labels (n,); ``features`` and ``projection`` may
+        come from a cache."""
+        images = _check_images(images)
+        labels = np.asarray(labels)
+        features = extract_features(images) if features is None else features
+        if projection is None:
+            n_components = min(SHORTLIST_COMPONENTS, features.shape[1])
+            projection = PrincipalComponents(n_components).fit(features)
+        return cls(
+            images,
+            labels,
+            features,
+            KNNClassifier().fit(features, labels),
+            projection,
+            KNNClassifier().fit(projection.transform(features), labels),
+        )
+
+
 class DigitModel:
     """A kNN over digit images that keeps the training images to show which ones voted.
 
     Build one with :func:`load_model` (MNIST, cached) or :meth:`from_images` (any labelled digits).
     Images are uint8 (28, 28), 0 paper and 255 ink, as in MNIST.
 
-    With ``rerank="idm"`` the Euclidean search only makes a shortlist of ``shortlist`` candidates,
-    which the image distortion model (:mod:`knn.rerank`, displacements within ``window`` x
-    ``window``) puts in a new order; the top ``n_neighbors`` of that order vote.
+    ``n_neighbors`` neighbours vote, each with one vote (``weights="uniform"``) or 1 / distance
+    (``"distance"``). With ``rerank=None`` they are the nearest in Euclidean distance between
+    deskewed digits. With ``rerank="idm"`` a Euclidean search over the digits' principal
+    components makes a shortlist of ``shortlist`` candidates, which the image distortion model
+    (:mod:`knn.rerank`, displacements within ``window`` x ``window``) puts in a new order.
     """
 
     def __init__(
         self,
-        classifier: KNNClassifier,
-        features: np.ndarray,
-        images: np.ndarray,
-        labels: np.ndarray,
+        index: TrainingIndex,
         dataset: str,
+        n_neighbors: int = DEFAULT_K,
+        weights: str = DEFAULT_WEIGHTS,
         rerank: str | None = DEFAULT_RERANK,
         shortlist: int = DEFAULT_SHORTLIST,
         window: int = DEFAULT_WINDOW,
     ) -> None:
-        self.classifier = classifier
-        self.features = features
-        self.images = images
-        self.labels = labels
+        _check_params(n_neighbors, weights, rerank, shortlist, window, len(index.labels))
+        self.index = index
         self.dataset = dataset
+        self.n_neighbors = n_neighbors
+        self.weights = weights
         self.rerank = rerank
         self.shortlist = shortlist
         self.window = window
 
     @classmethod
     def from_images(
-        cls,
-        images: np.ndarray,
-        labels: np.ndarray,
-        n_neighbors: int = DEFAULT_K,
-        weights: str = DEFAULT_WEIGHTS,
-        dataset: str = "custom",
-        features: np.ndarray | None = None,
-        **rerank: Any,
+        cls, images: np.ndarray, labels: np.ndarray, dataset: str = "custom", **params: Any
     ) -> DigitModel:
-        """Fit on ``images`` uint8 (n, 28, 28) and ``labels`` (n,) in 0..9.
-
-        ``features`` may pass ``extract_features(images)`` computed earlier (from a cache);
-        ``rerank``, ``shortlist`` and ``window`` go to the constructor.
-        """
-        images = _check_images(images)
-        features = extract_features(images) if features is None else features
-        classifier = KNNClassifier(n_neighbors=n_neighbors, weights=weights).fit(features, labels)
-        return cls(classifier, features, images, np.asarray(labels), dataset, **rerank)
+        """Fit on ``images`` uint8 (n, 28, 28) and ``labels`` (n,) in 0..9; ``params`` as for
+        the constructor."""
+        return cls(TrainingIndex.build(images, labels), dataset, **params)
 
     @property
-    def n_neighbors(self) -> int:
-        return self.classifier.n_neighbors
+    def images(self) -> np.ndarray:
+        return self.index.images
 
     @property
-    def weights(self) -> str:
-        return self.classifier.weights
+    def labels(self) -> np.ndarray:
+        return self.index.labels
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters that :meth:`with_params` can change."""
+        return {name: getattr(self, name) for name in _PARAMS}
 
     def with_params(self, **params: Any) -> DigitModel:
-        """A model sharing this one's arrays with other ``n_neighbors``, ``weights``, ``rerank``,
-        ``shortlist`` or ``window``.
+        """A model sharing this one's index with other parameters (see the class docstring).
 
         Cheap, and leaves this model untouched, so concurrent requests can each use their own k.
         """
-        rerank = {name: params.pop(name, getattr(self, name)) for name in _RERANK_PARAMS}
-        classifier = copy.copy(self.classifier).set_params(**params)
-        return DigitModel(
-            classifier, self.features, self.images, self.labels, self.dataset, **rerank
-        )
+        unknown = set(params) - set(_PARAMS)
+        if unknown:
+            raise ValueError(f"unknown parameters {sorted(unknown)}; known: {list(_PARAMS)}")
+        return DigitModel(self.index, self.dataset, **{**self.get_params(), **params})
 
     def describe(self) -> str:
         """The features and the distance, in a few words."""
@@ -153,14 +184,14 @@ class DigitModel:
         """Distances float64 (n, k) and training indices (n, k) of the voters, nearest first."""
         queries = extract_features(_check_images(images))
         if self.rerank is None:
-            return self.classifier.kneighbors(queries)
-        if self.rerank not in RERANKERS:
-            raise ValueError(f"rerank must be None or one of {RERANKERS}, got {self.rerank!r}")
-        shortlist = min(max(self.shortlist, self.n_neighbors), len(self.features))
-        candidates = self.classifier.kneighbors(queries, shortlist, return_distance=False)
+            return self.index.euclidean.kneighbors(queries, self.n_neighbors)
+        shortlist = min(max(self.shortlist, self.n_neighbors), len(self.labels))
+        candidates = self.index.shortlister.kneighbors(
+            self.index.projection.transform(queries), shortlist, return_distance=False
+        )
         return rerank_idm(
             queries.reshape(-1, *IMAGE_SHAPE),
-            self.features.reshape(-1, *IMAGE_SHAPE),
+            self.index.features.reshape(-1, *IMAGE_SHAPE),
             candidates,
             self.n_neighbors,
             self.window,
@@ -175,59 +206,74 @@ def describe(rerank: str | None, shortlist: int, window: int) -> str:
     if rerank is None:
         return "deskewed 28x28 pixels, Euclidean distance"
     return (
-        f"deskewed 28x28 pixels, Euclidean shortlist of {shortlist} re-ranked by "
-        f"{rerank.upper()} ({window}x{window} window)"
+        f"deskewed 28x28 pixels; {shortlist} candidates by Euclidean distance over "
+        f"{SHORTLIST_COMPONENTS} principal components, re-ranked by {rerank.upper()} "
+        f"({window}x{window} window)"
     )
 
 
 def load_model(
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    n_neighbors: int = DEFAULT_K,
-    weights: str = DEFAULT_WEIGHTS,
     n_train: int | None = None,
     download: bool = True,
-    rerank: str | None = DEFAULT_RERANK,
-    shortlist: int = DEFAULT_SHORTLIST,
-    window: int = DEFAULT_WINDOW,
+    **params: Any,
 ) -> DigitModel:
     """The digit model fitted on the MNIST training set (its first ``n_train`` images if given).
 
-    The data is found as :func:`knn.data.find_mnist` describes. The features are cached under
-    ``cache_dir`` (default: the per-user cache), keyed by the checksums of the data files, the
-    feature version and ``n_train``. The other parameters (see :class:`DigitModel`) change nothing
-    that is cached (the re-ranking computes the gradients of its few candidates as it goes), so
-    they apply at once.
+    The data is found as :func:`knn.data.find_mnist` describes. The deskewed features and the
+    principal components are cached under ``cache_dir`` (default: the per-user cache), keyed by
+    the checksums of the data files, the feature version, ``n_train`` and the number of
+    components. ``params`` (``n_neighbors``, ``weights``, ``rerank``, ``shortlist``, ``window``;
+    see :class:`DigitModel`) change nothing that is cached, so they apply at once.
     """
     paths = mnist_files(find_mnist(data_dir, download=download))
     fields = {
         "data": file_checksums(paths),
         "feature_version": FEATURE_VERSION,
         "n_train": n_train,
+        "shortlist_components": SHORTLIST_COMPONENTS,
     }
 
     def build() -> dict[str, np.ndarray]:
         mnist = load_mnist(Path(paths["train_images"]).parent, download=False)
         images = mnist.train_images[:n_train]
+        features = extract_features(images, progress=True)
+        projection = PrincipalComponents(SHORTLIST_COMPONENTS).fit(features)
         return {
             "images": images,
             "labels": mnist.train_labels[:n_train],
-            "features": extract_features(images, progress=True),
+            "features": features,
+            "projection_mean": projection.mean_,
+            "projection_components": projection.components_,
         }
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     arrays, _ = load_or_build(root / "models", fields, build)
-    return DigitModel.from_images(
-        arrays["images"],
-        arrays["labels"],
-        n_neighbors,
-        weights,
-        dataset="MNIST",
-        features=arrays["features"],
-        rerank=rerank,
-        shortlist=shortlist,
-        window=window,
+    projection = PrincipalComponents.from_arrays(
+        arrays["projection_mean"], arrays["projection_components"]
     )
+    index = TrainingIndex.build(arrays["images"], arrays["labels"], arrays["features"], projection)
+    return DigitModel(index, "MNIST", **params)
+
+
+def _check_params(
+    n_neighbors: Any, weights: Any, rerank: Any, shortlist: Any, window: Any, n_train: int
+) -> None:
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)):
+        raise ValueError(f"n_neighbors must be an integer, got {n_neighbors!r}")
+    if not 1 <= n_neighbors <= n_train:
+        raise ValueError(f"n_neighbors must be in 1..{n_train} (the training digits)")
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    if rerank is not None and rerank not in RERANKERS:
+        raise ValueError(f"rerank must be None or one of {RERANKERS}, got {rerank!r}")
+    if isinstance(shortlist, bool) or not isinstance(shortlist, (int, np.integer)) or shortlist < 1:
+        raise ValueError(f"shortlist must be a positive integer, got {shortlist!r}")
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window % 2 == 0:
+        raise ValueError(f"window must be a positive odd integer, got {window!r}")
+    if window < 1:
+        raise ValueError(f"window must be a positive odd integer, got {window!r}")
 
 
 def _check_images(images: Any) -> np.ndarray:

@@ -67,19 +67,26 @@ def idm_distances(query: np.ndarray, references: np.ndarray, window: int = 5) ->
     n, _, h, w = references.shape
     r = window // 2
     shifted = np.pad(references, ((0, 0), (0, 0), (r, r), (r, r)))
+    # Buffers reused for every displacement: this loop is the hot path of a query.
     diff = np.empty((n, 2, h, w), dtype=np.float32)
     framed = np.zeros((n, h + 2, w + 2), dtype=np.float32)  # squared differences, zero frame
+    rows = np.empty((n, h, w + 2), dtype=np.float32)
+    box = np.empty((n, h, w), dtype=np.float32)
     best = np.full((n, h, w), np.inf, dtype=np.float32)
     for dy in range(window):
         for dx in range(window):
             np.subtract(shifted[:, :, dy : dy + h, dx : dx + w], query, out=diff)
-            np.square(diff, out=diff)
+            np.multiply(diff, diff, out=diff)
             np.add(diff[:, 0], diff[:, 1], out=framed[:, 1:-1, 1:-1])
-            np.minimum(best, _box3(framed), out=best)
+            _box3(framed, rows, box)
+            np.minimum(best, box, out=best)
     return best.sum(axis=(1, 2), dtype=np.float64)
 
 
-def _box3(framed: np.ndarray) -> np.ndarray:
-    """3x3 box sums of (n, h + 2, w + 2) whose frame is zero: (n, h, w)."""
-    rows = framed[:, :-2] + framed[:, 1:-1] + framed[:, 2:]
-    return rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]
+def _box3(framed: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """3x3 box sums of ``framed`` (n, h + 2, w + 2), whose frame is zero, into ``out`` (n, h, w);
+    ``rows`` (n, h, w + 2) is scratch space."""
+    np.add(framed[:, :-2], framed[:, 1:-1], out=rows)
+    rows += framed[:, 2:]
+    np.add(rows[:, :, :-2], rows[:, :, 1:-1], out=out)
+    out += rows[:, :, 2:]

@@ -39,6 +39,8 @@ def test_the_cache_holds_arrays_and_json_only(small_model, cache_dir: Path) -> N
         "images.npy",
         "labels.npy",
         "meta.json",
+        "projection_components.npy",
+        "projection_mean.npy",
     ]
     for path in entry.glob("*.npy"):
         assert np.load(path, allow_pickle=False).dtype != object

@@ -74,8 +74,8 @@ def model(mnist) -> knn.DigitModel:
 
 def test_the_model_reranks_within_its_shortlist(model, mnist) -> None:
     queries = mnist.test_images[:20]
-    features = knn.extract_features(queries)
-    shortlist = model.classifier.kneighbors(features, 16, return_distance=False)
+    projected = model.index.projection.transform(knn.extract_features(queries))
+    shortlist = model.index.shortlister.kneighbors(projected, 16, return_distance=False)
     distances, indices = model.kneighbors(queries)
     assert indices.shape == (20, model.n_neighbors)
     for row, allowed in zip(indices, shortlist, strict=True):
@@ -99,4 +99,8 @@ def test_reranking_is_deterministic_and_can_be_turned_off(model, mnist) -> None:
     assert plain.describe() == "deskewed 28x28 pixels, Euclidean distance"
     assert "IDM (5x5 window)" in model.describe()
     with pytest.raises(ValueError, match="rerank"):
-        model.with_params(rerank="tangent").predict(images[:1])
+        model.with_params(rerank="tangent")
+    with pytest.raises(ValueError, match="window"):
+        model.with_params(window=4)
+    with pytest.raises(ValueError, match="unknown"):
+        model.with_params(k=3)

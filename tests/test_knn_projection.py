@@ -1,0 +1,35 @@
+"""Principal components: the directions of largest variance, distances kept in full dimension."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from knn.projection import PrincipalComponents
+
+
+def test_the_first_component_follows_the_spread() -> None:
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=500)
+    X = np.stack([3 * t, 4 * t, 0.01 * rng.normal(size=500)], axis=1) + [1, 2, 3]
+    pca = PrincipalComponents(1).fit(X)
+    assert abs(pca.components_[:, 0] @ [0.6, 0.8, 0.0]) == pytest.approx(1.0, abs=1e-4)
+    np.testing.assert_allclose(pca.mean_, X.mean(axis=0), atol=1e-4)
+    assert pca.transform(X).shape == (500, 1)
+
+
+def test_all_components_keep_distances() -> None:
+    X = np.random.default_rng(1).normal(size=(50, 6))
+    Z = PrincipalComponents(6).fit(X).transform(X)
+    before = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    after = np.linalg.norm(Z[:, None] - Z[None], axis=-1)
+    np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-4)
+
+
+def test_arrays_round_trip_and_bad_sizes() -> None:
+    X = np.random.default_rng(2).normal(size=(30, 4))
+    fitted = PrincipalComponents(2).fit(X)
+    again = PrincipalComponents.from_arrays(fitted.mean_, fitted.components_)
+    assert np.array_equal(again.transform(X), fitted.transform(X))
+    with pytest.raises(ValueError, match="n_components"):
+        PrincipalComponents(5).fit(X)
