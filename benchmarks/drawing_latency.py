@@ -44,7 +44,8 @@ def main() -> None:
         print(f"{name}: {served.describe()}")
         for stage, times in stages.items():
             ms = 1000 * np.array(times)
-            print(f"  {stage:9s} median {np.median(ms):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms")
+            median, p95 = np.median(ms), np.percentile(ms, 95)
+            print(f"  {stage:9s} median {median:6.1f} ms   p95 {p95:6.1f} ms")
 
 
 if __name__ == "__main__":

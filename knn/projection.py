@@ -37,7 +37,8 @@ class PrincipalComponents:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Coordinates float32 (n, n_components) of X (n, n_features)."""
-        return (np.asarray(X, dtype=np.float32) - self.mean_) @ self.components_
+        # (X - mean) @ C without the centred copy of X: this runs on all training digits at load.
+        return np.asarray(X, dtype=np.float32) @ self.components_ - self.mean_ @ self.components_
 
     @classmethod
     def from_arrays(cls, mean: np.ndarray, components: np.ndarray) -> PrincipalComponents:

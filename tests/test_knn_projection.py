@@ -11,7 +11,7 @@ from knn.projection import PrincipalComponents
 def test_the_first_component_follows_the_spread() -> None:
     rng = np.random.default_rng(0)
     t = rng.normal(size=500)
-    X = np.stack([3 * t, 4 * t, 0.01 * rng.normal(size=500)], axis=1) + [1, 2, 3]
+    X = np.stack([3 * t, 4 * t, 0.01 * rng.normal(size=500)], axis=1) + np.array([1, 2, 3])
     pca = PrincipalComponents(1).fit(X)
     assert abs(pca.components_[:, 0] @ [0.6, 0.8, 0.0]) == pytest.approx(1.0, abs=1e-4)
     np.testing.assert_allclose(pca.mean_, X.mean(axis=0), atol=1e-4)

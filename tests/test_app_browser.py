@@ -1,0 +1,104 @@
+"""A person's visit: headless Chromium opens the page, draws on the sketchpad with the mouse.
+
+Uses Debian's ``chromium`` (``/usr/bin/chromium``) through Playwright. Saves the page as
+``tests/artifacts/app.png`` (the README's screenshot), and ``<test>-failure.png`` on a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+TIMEOUT_MS = 60_000  # a shared 2-core machine can be slow to render and answer
+
+SEVEN = [(0.25, 0.2), (0.72, 0.2), (0.42, 0.85)]
+ONE = [(0.5, 0.15), (0.52, 0.85)]
+
+STEPS = 6  # mouse moves per straight segment; each move redraws the canvas, slow without a GPU
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+def page(app_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The app's page in a fresh browser; a screenshot is saved if the test fails."""
+    failures = request.session.testsfailed
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        expect(page.locator("#sketchpad canvas").first).to_be_visible()
+        yield page
+        if request.session.testsfailed > failures:  # the test's own report is counted by now
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=ARTIFACTS / f"{request.node.name}-failure.png", full_page=True)
+        browser.close()
+
+
+def draw(page: Page, points: list[tuple[float, float]]) -> None:
+    """One stroke through ``points`` (fractions of the canvas), with many small mouse moves."""
+    box = page.locator("#sketchpad canvas").first.bounding_box()
+    assert box is not None
+    side = min(box["width"], box["height"], 400)
+    left = box["x"] + (box["width"] - side) / 2
+    top = box["y"] + (box["height"] - side) / 2
+    page.mouse.move(left + points[0][0] * side, top + points[0][1] * side)
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in pairwise(points):
+        for step in range(1, STEPS + 1):
+            t = step / STEPS
+            page.mouse.move(left + (x0 + (x1 - x0) * t) * side, top + (y0 + (y1 - y0) * t) * side)
+    page.mouse.up()
+
+
+def test_drawing_a_seven_shows_it_with_neighbours(page: Page) -> None:
+    draw(page, SEVEN)
+    expect(page.locator("#prediction h2")).to_have_text("7")
+    expect(page.locator("#neighbours img")).to_have_count(4)
+    expect(page.locator("#preview img")).to_be_visible()
+    expect(page.locator("#votes strong").first).to_have_text("7")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "app.png", full_page=True)
+
+
+def test_clearing_the_canvas_gives_the_hint_and_a_new_digit_follows(page: Page) -> None:
+    draw(page, SEVEN)
+    expect(page.locator("#prediction h2")).to_have_text("7")
+    page.locator("#sketchpad button[aria-label='Clear canvas']").click()
+    expect(page.locator("#votes")).to_contain_text("draw a digit", ignore_case=True)
+    draw(page, ONE)
+    expect(page.locator("#prediction h2")).to_have_text("1")
+
+
+def test_advanced_k_applies_at_once(page: Page) -> None:
+    draw(page, ONE)
+    expect(page.locator("#neighbours img")).to_have_count(4)
+    page.get_by_text("Advanced").click()
+    slider = page.locator("input[type=number]").first
+    slider.fill("9")
+    slider.press("Enter")
+    expect(page.locator("#neighbours img")).to_have_count(9)
+    expect(page.locator("#prediction h2")).to_have_text("1")
+
+
+def test_an_example_from_the_upload_tab_is_classified(page: Page) -> None:
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("img[src*='digit-3.png']").first.click()
+    expect(page.locator("#prediction h2")).to_have_text("3")
+    expect(page.locator("#neighbours img")).to_have_count(4)

@@ -1,0 +1,101 @@
+"""``python app.py`` as a subprocess, called the way the README shows, through ``gradio_client``."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image, ImageDraw
+
+import app
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False)
+
+
+def drawing(path: Path, *strokes: list[tuple[int, int]]) -> str:
+    """Black strokes on white paper, 400x400, saved as a PNG; returns its path."""
+    image = Image.new("L", (400, 400), 255)
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line(stroke, fill=0, width=22, joint="curve")
+    image.save(path)
+    return str(path)
+
+
+def test_the_readme_snippet_classifies_a_drawn_digit(app_url: str, tmp_path: Path) -> None:
+    digit = drawing(tmp_path / "digit.png", [(110, 80), (290, 80), (170, 340)])
+    result = Client(app_url, verbose=False).predict(handle_file(digit), api_name="/classify")
+    label, preview, neighbours, votes = result
+    assert label["label"] == "7"
+    confidences = {c["label"]: c["confidence"] for c in label["confidences"]}
+    assert sorted(confidences) == [str(d) for d in range(10)]
+    assert sum(confidences.values()) == pytest.approx(1)
+    assert Image.open(preview).size == (280, 280)
+    assert len(neighbours) == 4
+    assert all(n["caption"].startswith(("7 · distance", "1 · distance")) for n in neighbours)
+    assert "**7**" in votes
+
+
+def test_k_and_weighting_are_optional_keywords(client: Client, tmp_path: Path) -> None:
+    digit = drawing(tmp_path / "one.png", [(200, 60), (205, 340)])
+    label, _, neighbours, votes = client.predict(
+        handle_file(digit), k=9, weights="uniform", api_name="/classify"
+    )
+    assert label["label"] == "1"
+    assert len(neighbours) == 9 and "one vote each" in votes
+
+
+def test_a_blank_page_comes_back_as_the_hint(client: Client, tmp_path: Path) -> None:
+    blank = tmp_path / "blank.png"
+    Image.new("L", (400, 400), 255).save(blank)
+    label, preview, neighbours, votes = client.predict(
+        handle_file(str(blank)), api_name="/classify"
+    )
+    assert not label and preview is None and neighbours == []
+    assert votes.startswith("✏️") and "Draw a digit" in votes
+
+
+def test_a_file_that_is_no_image_is_refused_without_a_traceback(
+    client: Client, tmp_path: Path
+) -> None:
+    fake = tmp_path / "digit.png"
+    fake.write_text("not an image")
+    with pytest.raises(AppError) as caught:
+        client.predict(handle_file(str(fake)), api_name="/classify")
+    assert "Traceback" not in str(caught.value) and 'File "' not in str(caught.value)
+
+
+def status(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_only_assets_are_served_besides_gradios_files(app_url: str) -> None:
+    assert status(f"{app_url}gradio_api/file={app.ASSETS / 'digit-7.png'}") == 200
+    assert status(f"{app_url}gradio_api/file={app.ASSETS.parent / 'app.py'}") == 403
+    assert status(f"{app_url}gradio_api/file=/etc/passwd") == 403
+
+
+def test_uploads_above_the_size_limit_are_refused(app_url: str) -> None:
+    boundary = "digitboundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + b"\0" * (6 * 2**20)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    assert status(f"{app_url}gradio_api/upload", body, headers) == 413
