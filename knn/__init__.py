@@ -1,9 +1,11 @@
 """From-scratch k-nearest-neighbours for handwritten digits.
 
->>> import knn
->>> model = knn.load_model()                      # MNIST, features cached after the first call
->>> result = model.classify(image)                # image: uint8 (28, 28), 0 paper, 255 ink
->>> result.label, result.probabilities, result.neighbours[0].distance
+Example::
+
+    import knn
+    model = knn.load_model()          # MNIST; features cached after the first call
+    result = model.classify(image)    # image: uint8 (28, 28), 0 paper, 255 ink
+    result.label, result.probabilities, result.neighbours[0].distance
 """
 
 from knn.data import (
