@@ -270,9 +270,12 @@ def _check_params(
         raise ValueError(f"rerank must be None or one of {RERANKERS}, got {rerank!r}")
     if isinstance(shortlist, bool) or not isinstance(shortlist, (int, np.integer)) or shortlist < 1:
         raise ValueError(f"shortlist must be a positive integer, got {shortlist!r}")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window % 2 == 0:
-        raise ValueError(f"window must be a positive odd integer, got {window!r}")
-    if window < 1:
+    if (
+        isinstance(window, bool)
+        or not isinstance(window, (int, np.integer))
+        or window < 1
+        or window % 2 == 0
+    ):
         raise ValueError(f"window must be a positive odd integer, got {window!r}")
 
 

@@ -38,11 +38,12 @@ def validation_scores(
         images[fit], labels[fit], n_neighbors=max_k, dataset="validation", **rerank
     )
     queries = images[held_out]
-    distances, indices = np.empty((2, len(queries), max_k))
-    for i in tqdm(range(0, len(queries), batch_size), desc="validating", file=sys.stderr):
-        batch = slice(i, i + batch_size)
-        distances[batch], indices[batch] = model.kneighbors(queries[batch])
-    neighbour_labels = model.labels[indices.astype(np.intp)]
+    batches = [
+        model.kneighbors(queries[i : i + batch_size])
+        for i in tqdm(range(0, len(queries), batch_size), desc="validating", file=sys.stderr)
+    ]
+    distances = np.concatenate([d for d, _ in batches])
+    neighbour_labels = model.labels[np.concatenate([i for _, i in batches])]
     return {
         (k, weights): float(
             np.mean(
