@@ -13,6 +13,8 @@ import io
 import logging
 import os
 import tempfile
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ MAX_K = 15
 CONCURRENCY = 4  # classify requests served at once; the model is read-only
 QUEUE_SIZE = 64  # requests waiting beyond those; more are refused rather than kept waiting
 MAX_FILE_SIZE = "5mb"
+FILE_LIFETIME = 3600  # seconds an unused image (ours, an upload, Gradio's copy) is kept on disk
 AUTH_ENV = "APP_AUTH"
 START_HINT = "Draw a digit on the canvas: the prediction follows your pen."
 
@@ -117,10 +120,33 @@ def as_png_file(image: Image.Image) -> str:
     image.save(buffer, format="png")
     data = buffer.getvalue()
     path = IMAGES / f"{hashlib.sha256(data).hexdigest()[:32]}.png"
-    if not path.exists():
+    if path.exists():
+        path.touch()  # used again: `prune_images` keeps it
+    else:
         with atomic_write(path) as file:
             file.write(data)
     return str(path)
+
+
+def prune_images(max_age: float) -> int:
+    """Delete the files in IMAGES unused for ``max_age`` seconds; return how many went."""
+    cutoff = time.time() - max_age
+    pruned = 0
+    for path in IMAGES.glob("*.png"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                pruned += 1
+        except FileNotFoundError:  # another process pruned it first
+            pass
+    return pruned
+
+
+def keep_images_pruned() -> None:
+    """Prune IMAGES every `FILE_LIFETIME` seconds, forever (a daemon thread's loop)."""
+    while True:
+        time.sleep(FILE_LIFETIME)
+        log.info("Pruned %d unused image files", prune_images(FILE_LIFETIME))
 
 
 def tally(result: knn.Classification, weights: str) -> str:
@@ -167,7 +193,8 @@ def build_demo(
     model: knn.DigitModel, notice: str | None = None, report: dict[str, Any] | None = None
 ) -> gr.Blocks:
     """The page for ``model``, with ``notice`` as a banner and ``report`` in the About panel."""
-    with gr.Blocks(title="Draw a digit") as demo:
+    lifetime = (FILE_LIFETIME, FILE_LIFETIME)  # uploads and Gradio's copies go after an hour
+    with gr.Blocks(title="Draw a digit", delete_cache=lifetime) as demo:
         gr.Markdown(
             "# Draw a digit\nA k-nearest-neighbours classifier written from scratch says which "
             "digit it sees, how sure it is, and which training digits voted."
@@ -346,6 +373,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {err}") from None
     log.info("Model ready: %s, %d training digits", model.dataset, len(model.labels))
     demo = build_demo(model, notice, load_report(args.cache_dir))
+    threading.Thread(target=keep_images_pruned, daemon=True).start()
     demo.launch(
         server_name=args.host,
         server_port=args.port,

@@ -15,7 +15,9 @@ BOX_SIDE = 20  # MNIST fits each digit's longest side to 20 px ...
 FIELD_SIDE = 28  # ... inside a 28x28 field ...
 CENTRE = 14.0  # ... with its centre of mass at row 14, column 14 (as measured on MNIST)
 STROKE_RATIO = 0.14  # median stroke width over longest side of MNIST digits, measured as here
-SOLID_LEVEL = 0.5  # fraction of the core level at and above which a pixel is solid ink
+SOLID_LEVELS = (0.5, 0.6, 0.7, 0.8)  # fractions of the core level from which ink is solid,
+# tried in turn while strokes are too thick (see `normalise_stroke_width`)
+EDGE_SPAN = 0.5  # ink ramps from paper to solid over this fraction of the core level
 
 
 def to_working_scale(crop: Image.Image) -> np.ndarray:
@@ -33,17 +35,28 @@ def to_working_scale(crop: Image.Image) -> np.ndarray:
 def normalise_stroke_width(work: np.ndarray) -> np.ndarray:
     """Make strokes solid and as wide, relative to the digit's size, as MNIST's pen strokes.
 
-    Lines thinner than a pixel (grey after shrinking) become solid; the width is measured
-    and strokes are grown or thinned by octagonal steps. Growing by s steps widens the digit
-    by 2s too, which the 20 px fit later shrinks: s = (r * L - w) / (2 * (1 - r)).
+    Lines thinner than a pixel (grey after shrinking) become solid. Strokes too thick are
+    first thinned by raising the level from which ink counts as solid: in blurred or
+    low-resolution ink a stroke's centre is darker than its edges and than loops the blur
+    filled in, so a higher level follows the centre lines and reopens the loops, where
+    erosion would only shrink the blob. Then the width is measured and strokes are grown or
+    thinned by octagonal steps. Growing by s steps widens the digit by 2s too, which the
+    20 px fit later shrinks: s = (r * L - w) / (2 * (1 - r)).
     """
-    solid = np.clip(work / (SOLID_LEVEL * core_level(work)), 0, 1)
-    width = stroke_width(solid >= 0.5)
-    steps = round((STROKE_RATIO * max(work.shape) - width) / (2 * (1 - STROKE_RATIO)))
-    if steps > 0:
-        return dilate(np.pad(solid, steps), steps)
+    core = core_level(work)
+    for level in SOLID_LEVELS:
+        solid = solid_ink(work / core, level)
+        width = stroke_width(solid >= 0.5)
+        steps = round((STROKE_RATIO * max(work.shape) - width) / (2 * (1 - STROKE_RATIO)))
+        if steps >= 0:
+            return dilate(np.pad(solid, steps), steps)
     thinned = erode(solid, -steps)
     return thinned if (thinned >= 0.5).any() else solid
+
+
+def solid_ink(ink: np.ndarray, level: float) -> np.ndarray:
+    """Ink relative to its core level mapped to [0, 1]: 1 from `level` on, 0 below a ramp."""
+    return np.clip((ink - level) / EDGE_SPAN + 1, 0, 1)
 
 
 def fit_box(work: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -75,11 +77,21 @@ def test_preview_and_thumbnails_have_crisp_square_pixels(model: knn.DigitModel) 
 def test_images_are_files_named_by_their_content_and_written_once(model: knn.DigitModel) -> None:
     first = app.classify(model, SEVEN, 4, "distance")
     path = Path(first[1])
-    written = path.stat().st_mtime_ns
+    written = path.stat().st_ino
     second = app.classify(model, SEVEN, 4, "distance")
-    assert second[1] == first[1] and path.stat().st_mtime_ns == written
+    assert second[1] == first[1] and path.stat().st_ino == written  # not replaced
     assert [p for p, _ in second[2]] == [p for p, _ in first[2]]
     assert path.parent == app.IMAGES and path.suffix == ".png"
+
+
+def test_unused_images_are_pruned_and_used_ones_kept() -> None:
+    kept, stale = (Path(app.as_png_file(Image.new("L", (3, 3), shade))) for shade in (1, 2))
+    hour_ago = time.time() - 3600
+    for path in (kept, stale):
+        os.utime(path, (hour_ago, hour_ago))
+    app.as_png_file(Image.new("L", (3, 3), 1))  # used again
+    assert app.prune_images(max_age=1800) >= 1
+    assert kept.exists() and not stale.exists()
 
 
 def test_k_and_weighting_apply_to_the_kept_digit(model: knn.DigitModel) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from preprocessing import MAX_PIXELS, EmptyDrawingError, ImageTooLargeError, to_mnist
 
@@ -131,6 +131,39 @@ def test_stroke_width_ends_like_an_mnist_pen_stroke(reference):
     solid_per_row = (reference[8:20] >= 128).sum(axis=1)
     ink_rows = solid_per_row[solid_per_row > 0]
     assert 1.5 <= np.median(ink_rows) <= 4
+
+
+def loops(digit: np.ndarray) -> int:
+    """How many separate regions of paper the digit's solid ink encloses."""
+    paper = digit < 128
+    seen = np.zeros_like(paper)
+    count = -1  # the first region found from the border is the outside
+    starts = [(r, c) for r in (0, 27) for c in range(28)] + list(map(tuple, np.argwhere(paper)))
+    for start in starts:
+        if not paper[start] or seen[start]:
+            continue
+        count += 1
+        stack = [start]
+        seen[start] = True
+        while stack:
+            r, c = stack.pop()
+            for y, x in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= y < 28 and 0 <= x < 28 and paper[y, x] and not seen[y, x]:
+                    seen[y, x] = True
+                    stack.append((y, x))
+    return count
+
+
+@pytest.mark.parametrize("blur", [2, 4])
+def test_blurred_low_resolution_eight_keeps_both_loops(blur):
+    # A thick "8" at 64x64, blurred until its loops are grey, enlarged: a blurred photo or an
+    # upscaled thumbnail. Thinning by erosion alone would leave a filled blob or a stick.
+    small = Image.new("L", (64, 64), 0)
+    pen = ImageDraw.Draw(small)
+    pen.ellipse((20, 4, 44, 30), outline=255, width=7)
+    pen.ellipse((18, 28, 46, 60), outline=255, width=7)
+    blurred = small.filter(ImageFilter.GaussianBlur(blur)).resize((400, 400), Image.BICUBIC)
+    assert loops(to_mnist(blurred)) == 2
 
 
 def test_small_digit_in_a_corner_equals_a_large_centred_one(reference):
