@@ -90,9 +90,11 @@ def test_advanced_k_applies_at_once(page: Page) -> None:
     draw(page, ONE)
     expect(page.locator("#neighbours img")).to_have_count(4)
     page.get_by_text("Advanced").click()
+    expect(page.get_by_text("k: neighbours that vote")).to_be_visible()  # the panel is open
     slider = page.locator("input[type=number]").first
     slider.fill("9")
     slider.press("Enter")
+    expect(slider).to_have_value("9")
     expect(page.locator("#neighbours img")).to_have_count(9)
     expect(page.locator("#prediction h2")).to_have_text("1")
 
