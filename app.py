@@ -40,7 +40,7 @@ MAX_K = 15
 CONCURRENCY = 4  # classify requests served at once; the model is read-only
 QUEUE_SIZE = 64  # requests waiting beyond those; more are refused rather than kept waiting
 MAX_FILE_SIZE = "5mb"
-FILE_LIFETIME = 3600  # seconds an unused image (ours, an upload, Gradio's copy) is kept on disk
+FILE_LIFETIME = 3600  # seconds files stay: our images once unused, uploads and Gradio's copies
 AUTH_ENV = "APP_AUTH"
 START_HINT = "Draw a digit on the canvas: the prediction follows your pen."
 

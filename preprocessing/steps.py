@@ -55,7 +55,7 @@ def normalise_stroke_width(work: np.ndarray) -> np.ndarray:
 
 
 def solid_ink(ink: np.ndarray, level: float) -> np.ndarray:
-    """Ink relative to its core level mapped to [0, 1]: 1 from `level` on, 0 below a ramp."""
+    """Ink over its core level mapped to [0, 1]: 1 from `level` on, 0 at `EDGE_SPAN` below."""
     return np.clip((ink - level) / EDGE_SPAN + 1, 0, 1)
 
 
