@@ -43,9 +43,9 @@ def normalise_stroke_width(work: np.ndarray) -> np.ndarray:
     thinned by octagonal steps. Growing by s steps widens the digit by 2s too, which the
     20 px fit later shrinks: s = (r * L - w) / (2 * (1 - r)).
     """
-    core = core_level(work)
+    relative = work / core_level(work)
     for level in SOLID_LEVELS:
-        solid = solid_ink(work / core, level)
+        solid = solid_ink(relative, level)
         width = stroke_width(solid >= 0.5)
         steps = round((STROKE_RATIO * max(work.shape) - width) / (2 * (1 - STROKE_RATIO)))
         if steps >= 0:
