@@ -137,10 +137,9 @@ def loops(digit: np.ndarray) -> int:
     """How many separate regions of paper the digit's solid ink encloses."""
     paper = digit < 128
     seen = np.zeros_like(paper)
-    count = -1  # the first region found from the border is the outside
-    starts = [(r, c) for r in (0, 27) for c in range(28)] + list(map(tuple, np.argwhere(paper)))
-    for start in starts:
-        if not paper[start] or seen[start]:
+    count = -1  # the first region, from the paper corner (0, 0), is the outside
+    for start in map(tuple, np.argwhere(paper)):
+        if seen[start]:
             continue
         count += 1
         stack = [start]
