@@ -1,12 +1,12 @@
 """Benchmark: how far scikit-learn's 8x8 writers are from MNIST's, with no drawing in between.
 
 The drawn-digit benchmark's "sklearn 8x8 upscaled" kind trails its control, MNIST digits made
-the same way. This script asks how much of that lies in the digits themselves (other writers,
-and the NIST normalisation of their forms) rather than in our pipeline. A raw-pixel kNN (the
-project's engine) is fitted on every MNIST training digit encoded as scikit-learn's were
-(`benchmarks.drawn_digits.as_8x8`) and tested on MNIST test digits encoded alike and on
-scikit-learn's 8x8 digits, with no upscaling and no `to_mnist`. For scale, the last line fits
-and tests on scikit-learn's digits themselves (5-fold, stratified).
+the same way. This script asks how much of that lies in the writers themselves rather than in
+our pipeline. A raw-pixel kNN (the project's engine) is fitted on every MNIST training digit
+encoded as scikit-learn's were (`benchmarks.drawn_digits.as_8x8`, NIST's normalisation) and
+tested on MNIST test digits encoded alike and on scikit-learn's 8x8 digits, with no upscaling
+and no `to_mnist`. For scale, the last line fits and tests on scikit-learn's digits themselves
+(5-fold, stratified).
 
     python -m benchmarks.writer_gap [--k 3] [--data-dir ../shared/mnist]
 """
