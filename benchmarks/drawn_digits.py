@@ -33,7 +33,7 @@ CANVAS_SIDES = (280, 800)
 MAX_BRUSH_SHARE = 0.2  # nobody draws a digit less than five brush widths tall
 SUPERSAMPLE = 2  # strokes are drawn this much larger and shrunk, for anti-aliased edges
 NEIGHBOUR_STEPS = ((0, 1), (1, -1), (1, 0), (1, 1))
-NIST_BOX = (20, 32)  # width, height the NIST normaliser stretches each 8x8 digit to, in 32x32
+NIST_BOX = (20, 32)  # width, height NIST stretched the ink of each 8x8 digit to, in 32x32
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
