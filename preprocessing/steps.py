@@ -87,17 +87,19 @@ def core_level(ink: np.ndarray) -> float:
 def place_by_centre_of_mass(box: np.ndarray) -> np.ndarray:
     """Paste the box into the 28x28 field so its centre of mass falls on (14, 14).
 
-    The shift is in whole pixels as in MNIST, and clipped so no ink leaves the field.
+    The shift is in whole pixels as in MNIST, and clipped so no ink leaves the field. The centre
+    is measured on the rounded uint8 values returned, so rounding cannot move it further off.
     Returns (28, 28) uint8, 0 paper, 255 ink.
     """
-    height, width = box.shape
-    rows, cols = np.indices(box.shape)
-    mass = box.sum()
-    top = shift_towards_centre((rows * box).sum() / mass, FIELD_SIDE - height)
-    left = shift_towards_centre((cols * box).sum() / mass, FIELD_SIDE - width)
-    field = np.zeros((FIELD_SIDE, FIELD_SIDE), dtype=np.float32)
-    field[top : top + height, left : left + width] = box
-    return np.round(field * 255).astype(np.uint8)
+    levels = np.round(box * 255).astype(np.uint8)
+    height, width = levels.shape
+    rows, cols = np.indices(levels.shape)
+    mass = levels.sum(dtype=np.float64)
+    top = shift_towards_centre((rows * levels).sum() / mass, FIELD_SIDE - height)
+    left = shift_towards_centre((cols * levels).sum() / mass, FIELD_SIDE - width)
+    field = np.zeros((FIELD_SIDE, FIELD_SIDE), dtype=np.uint8)
+    field[top : top + height, left : left + width] = levels
+    return field
 
 
 def shift_towards_centre(centre_of_mass: float, largest: int) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -102,6 +102,12 @@ polyline = st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=2, max
     side=st.integers(100, 800),
     width_share=st.floats(0.005, 0.06),
     place=st.tuples(st.floats(0, 0.5), st.floats(0, 0.5), st.floats(0.3, 0.5)),
+)
+@example(  # its centre of mass fell on a half pixel, and rounding to uint8 pushed it past
+    strokes=[[(0.0, 0.609375), (0.984375, 0.984375)]],
+    side=100,
+    width_share=0.0078125,
+    place=(0.0, 0.0, 0.30078125),
 )
 def test_any_drawing_fits_the_20_box_centred_by_mass(strokes, side, width_share, place):
     drawing = render(strokes, side=side, width=max(1, round(width_share * side)), box=place)
