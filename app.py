@@ -26,8 +26,8 @@ from PIL import Image
 import knn
 import preprocessing
 from knn.evaluate import load_report
-from knn.fallback import load_fallback_model
-from knn.model import DEFAULT_K
+from knn.fallback import load_model_or_fallback
+from knn.params import ModelParams
 from knn.storage import atomic_write
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -166,7 +166,8 @@ def about(model: knn.DigitModel, report: dict[str, Any] | None) -> str:
     """The About panel: the model served, and the figures of the last evaluation if any."""
     lines = [
         f"**Serving:** {model.dataset}, {len(model.labels):,} training digits, "
-        f"k = {model.n_neighbors}, {model.weights} weighting (change them under Advanced).",
+        f"k = {model.params.n_neighbors}, {model.params.weights} weighting "
+        "(change them under Advanced).",
         "",
         f"**Features and distance:** {model.describe()}.",
         "",
@@ -253,9 +254,11 @@ def build_demo(
                 )
         with gr.Accordion("Advanced", open=False):
             k = gr.Slider(
-                1, MAX_K, value=model.n_neighbors, step=1, label="k: neighbours that vote"
+                1, MAX_K, value=model.params.n_neighbors, step=1, label="k: neighbours that vote"
             )
-            weights = gr.Radio(["uniform", "distance"], value=model.weights, label="Weighting")
+            weights = gr.Radio(
+                ["uniform", "distance"], value=model.params.weights, label="Weighting"
+            )
         with gr.Accordion("About", open=False):
             gr.Markdown(about(model, report), elem_id="about")
         # The API's input is an image file and its first output the Label with all ten classes.
@@ -291,19 +294,15 @@ def build_demo(
 
 def load_digit_model(args: argparse.Namespace) -> tuple[knn.DigitModel, str | None]:
     """The MNIST model, or the offline fallback with a notice saying so when MNIST is nowhere."""
-    try:
-        model = knn.load_model(
-            args.data_dir,
-            args.cache_dir,
-            n_neighbors=args.k,
-            n_train=args.n_train,
-            download=not args.no_download,
-        )
+    model, reason = load_model_or_fallback(
+        args.data_dir,
+        args.cache_dir,
+        n_train=args.n_train,
+        download=not args.no_download,
+        params=ModelParams(n_neighbors=args.k),
+    )
+    if reason is None:
         return model, None
-    except knn.MNISTNotFoundError as err:
-        if args.data_dir or os.environ.get("MNIST_DIR"):
-            raise  # a folder named by the user that lacks MNIST is a mistake, not a fallback
-        reason = err
     notice = (
         "**Offline mode.** MNIST was not found, so this demo runs on scikit-learn's 1,797 "
         "bundled 8x8 digits, upscaled to 28x28: expect rougher answers. To use MNIST, start the "
@@ -311,7 +310,7 @@ def load_digit_model(args: argparse.Namespace) -> tuple[knn.DigitModel, str | No
         "folder and pass `--data-dir FOLDER` or set `MNIST_DIR`."
     )
     log.warning("%s\n(%s)", notice.replace("**", ""), reason)
-    return load_fallback_model(n_neighbors=args.k), notice
+    return model, notice
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -336,7 +335,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"ask visitors for this login (default: ${AUTH_ENV}, which keeps it out of `ps`)",
     )
     parser.add_argument(
-        "--k", type=int, default=DEFAULT_K, help=f"neighbours that vote, 1 to {MAX_K}"
+        "--k",
+        type=int,
+        default=ModelParams().n_neighbors,
+        help=f"neighbours that vote, 1 to {MAX_K}",
     )
     parser.add_argument(
         "--n-train",

@@ -12,13 +12,16 @@ from knn.data import (
     MNIST,
     MNISTChecksumError,
     MNISTError,
+    MNISTFolderError,
     MNISTFormatError,
     MNISTNotFoundError,
     load_mnist,
 )
 from knn.engine import KNNClassifier, NotFittedError
+from knn.fallback import load_model_or_fallback
 from knn.features import extract_features
 from knn.model import Classification, DigitModel, Neighbour, load_model
+from knn.params import ModelParams
 
 __all__ = [
     "MNIST",
@@ -27,11 +30,14 @@ __all__ = [
     "KNNClassifier",
     "MNISTChecksumError",
     "MNISTError",
+    "MNISTFolderError",
     "MNISTFormatError",
     "MNISTNotFoundError",
+    "ModelParams",
     "Neighbour",
     "NotFittedError",
     "extract_features",
     "load_mnist",
     "load_model",
+    "load_model_or_fallback",
 ]

@@ -1,31 +1,53 @@
-"""Command-line options shared by ``python -m knn.evaluate`` and ``python -m knn.tune``."""
+"""The model's options on a command line, shared by app.py, knn.evaluate and knn.tune."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from knn.model import DEFAULT_RERANK, DEFAULT_SHORTLIST, DEFAULT_WINDOW
+from knn.engine import WEIGHTS
+from knn.params import MAX_NEIGHBOURS, ModelParams
 from knn.rerank import RERANKERS
 
 
-def add_rerank_options(parser: argparse.ArgumentParser) -> None:
-    """--rerank, --shortlist and --window."""
-    parser.add_argument(
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--k, --weights, --rerank, --shortlist and --window, defaulting to ModelParams()."""
+    default = ModelParams()
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--k",
+        type=int,
+        default=default.n_neighbors,
+        help=f"neighbours that vote, 1 to {MAX_NEIGHBOURS} (default: %(default)s)",
+    )
+    group.add_argument("--weights", choices=WEIGHTS, default=default.weights)
+    group.add_argument(
         "--rerank",
         choices=("none", *RERANKERS),
-        default=DEFAULT_RERANK or "none",
+        default=default.rerank or "none",
         help="re-rank the Euclidean shortlist with this distance (default: %(default)s)",
     )
-    parser.add_argument(
-        "--shortlist", type=int, default=DEFAULT_SHORTLIST, help="candidates to re-rank"
+    group.add_argument(
+        "--shortlist", type=int, default=default.shortlist, help="candidates to re-rank"
     )
-    parser.add_argument(
-        "--window", type=int, default=DEFAULT_WINDOW, help="IDM displacement window (odd)"
+    group.add_argument(
+        "--window", type=int, default=default.window, help="IDM displacement window (odd)"
     )
 
 
-def rerank_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The parsed re-ranking options as keyword arguments of the model."""
-    rerank = None if args.rerank == "none" else args.rerank
-    return {"rerank": rerank, "shortlist": args.shortlist, "window": args.window}
+#: The flag for each ModelParams field, so that errors name what the user typed.
+FLAGS = {"n_neighbors": "--k", "weights": "--weights", "rerank": "--rerank"}
+
+
+def model_params(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ModelParams:
+    """The parsed model options as ModelParams; a bad value exits with the parser's usage error."""
+    try:
+        return ModelParams(
+            n_neighbors=args.k,
+            weights=args.weights,
+            rerank=None if args.rerank == "none" else args.rerank,
+            shortlist=args.shortlist,
+            window=args.window,
+        )
+    except ValueError as err:  # ModelParams' messages start with the field's name
+        field, _, rest = str(err).partition(" ")
+        parser.error(f"{FLAGS.get(field, '--' + field)} {rest}")

@@ -66,6 +66,11 @@ class MNISTNotFoundError(MNISTError, FileNotFoundError):
     """The MNIST files are nowhere to be found and could not be downloaded."""
 
 
+class MNISTFolderError(MNISTNotFoundError):
+    """A folder the user named (``data_dir`` or ``MNIST_DIR``) lacks the files: a mistake to
+    report, never a reason to fall back to other data."""
+
+
 class MNISTFormatError(MNISTError, ValueError):
     """A file is not a valid IDX file of the kind expected (bad header, truncated, corrupt)."""
 
@@ -127,7 +132,7 @@ def find_mnist(data_dir: str | os.PathLike[str] | None = None, download: bool = 
             try:
                 mnist_files(folder)
             except MNISTNotFoundError as err:
-                raise MNISTNotFoundError(f"{source}: {err}") from None
+                raise MNISTFolderError(f"{source}: {err}") from None
             return Path(folder)
     cached = default_cache_dir() / "mnist"
     if all(_file_in(cached, name) is not None for name, _ in FILES.values()):
@@ -254,6 +259,7 @@ __all__ = [
     "MNIST",
     "MNISTChecksumError",
     "MNISTError",
+    "MNISTFolderError",
     "MNISTFormatError",
     "MNISTNotFoundError",
     "download_mnist",

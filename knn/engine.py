@@ -153,29 +153,41 @@ class KNNClassifier:
         return max(1, int(self.max_chunk_bytes) // (_BYTES_PER_PAIR * self.n_samples_fit_))
 
 
-def vote(
-    neighbour_classes: np.ndarray, distances: np.ndarray, weights: str, n_classes: int
-) -> np.ndarray:
-    """Turn neighbours into class probabilities.
+def vote_weights(distances: np.ndarray, weights: str) -> np.ndarray:
+    """Each neighbour's share of its query's vote: float64 (n_queries, k), rows summing to 1.
 
-    neighbour_classes : int array (n_queries, k) of class indices; distances : float array
-    (n_queries, k). Returns float64 (n_queries, n_classes) whose rows sum to 1.
+    distances : float array (n_queries, k). ``"uniform"``: 1 / k each. ``"distance"``: shares
+    proportional to 1 / distance; neighbours at distance 0 share all of it, as in scikit-learn.
     """
     _check_weights(weights)
     if weights == "uniform":
         w = np.ones(distances.shape)
     else:
         with np.errstate(divide="ignore"):
-            w = 1.0 / distances
+            w = 1.0 / np.asarray(distances, dtype=np.float64)
         exact = np.isinf(w).any(axis=1)
         w[exact] = np.isinf(w[exact])  # exact matches take all the weight
-    proba = np.zeros((len(w), n_classes))
-    rows = np.arange(len(w))
-    for column in range(w.shape[1]):
-        proba[rows, neighbour_classes[:, column]] += w[:, column]
-    total = proba.sum(axis=1, keepdims=True)
-    total[total == 0] = 1.0
-    return proba / total
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def tally(neighbour_classes: np.ndarray, shares: np.ndarray, n_classes: int) -> np.ndarray:
+    """Add up the neighbours' shares per class: float64 (n_queries, n_classes).
+
+    neighbour_classes : int array (n_queries, k) of class indices; shares : float (n_queries, k).
+    """
+    proba = np.zeros((len(shares), n_classes))
+    rows = np.arange(len(shares))
+    for column in range(shares.shape[1]):
+        proba[rows, neighbour_classes[:, column]] += shares[:, column]
+    return proba
+
+
+def vote(
+    neighbour_classes: np.ndarray, distances: np.ndarray, weights: str, n_classes: int
+) -> np.ndarray:
+    """Class probabilities float64 (n_queries, n_classes) from the neighbours' votes; rows sum
+    to 1. neighbour_classes : int (n_queries, k) class indices; distances : (n_queries, k)."""
+    return tally(neighbour_classes, vote_weights(distances, weights), n_classes)
 
 
 def _search(

@@ -17,33 +17,26 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from knn.cli import add_rerank_options, rerank_options
+from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
-from knn.engine import WEIGHTS
-from knn.model import DEFAULT_K, DEFAULT_WEIGHTS, load_model
+from knn.model import load_model
+from knn.params import ModelParams
 from knn.storage import atomic_write, default_cache_dir
 
 REPORT_NAME = "evaluation.json"
 
 
 def evaluate(
-    n_neighbors: int = DEFAULT_K,
-    weights: str = DEFAULT_WEIGHTS,
+    params: ModelParams | None = None,
     n_train: int | None = None,
     n_test: int | None = None,
     data_dir: str | None = None,
     cache_dir: str | None = None,
     batch_size: int = 250,
-    **rerank: Any,
 ) -> dict[str, Any]:
-    """Fit (or load) the model, classify the test set in batches, and return the report.
-
-    ``rerank``, ``shortlist`` and ``window`` go to :func:`~knn.model.load_model`.
-    """
+    """Fit (or load) the model, classify the test set in batches, and return the report."""
     start = time.perf_counter()
-    model = load_model(
-        data_dir, cache_dir, n_neighbors=n_neighbors, weights=weights, n_train=n_train, **rerank
-    )
+    model = load_model(data_dir, cache_dir, n_train=n_train, params=params)
     build_seconds = time.perf_counter() - start
     mnist = load_mnist(data_dir)
     images, labels = mnist.test_images[:n_test], mnist.test_labels[:n_test]
@@ -62,11 +55,8 @@ def evaluate(
     return {
         "dataset": model.dataset,
         "feature": model.describe(),
-        "k": model.n_neighbors,
-        "weights": model.weights,
-        "rerank": model.rerank,
-        "shortlist": model.shortlist,
-        "window": model.window,
+        "k": model.params.n_neighbors,
+        **model.params.as_dict(),
         "n_train": len(model.labels),
         "n_test": len(images),
         "accuracy": float(correct.sum() / max(len(images), 1)),
@@ -134,30 +124,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m knn.evaluate", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--k", type=int, default=DEFAULT_K, help="neighbours that vote")
-    parser.add_argument("--weights", choices=WEIGHTS, default=DEFAULT_WEIGHTS)
     parser.add_argument("--n-train", type=int, help="use the first N training images")
     parser.add_argument("--n-test", type=int, help="classify the first N test images")
     parser.add_argument("--data-dir", help="folder with the four MNIST files (else MNIST_DIR, ...)")
     parser.add_argument("--cache-dir", help="model cache and report folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_rerank_options(parser)
+    add_model_options(parser)
     args = parser.parse_args(argv)
-    for name in ("k", "n_train", "n_test", "shortlist"):
+    params = model_params(parser, args)
+    for name in ("n_train", "n_test"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
 
     try:
-        report = evaluate(
-            args.k,
-            args.weights,
-            args.n_train,
-            args.n_test,
-            args.data_dir,
-            args.cache_dir,
-            **rerank_options(args),
-        )
+        report = evaluate(params, args.n_train, args.n_test, args.data_dir, args.cache_dir)
     except (MNISTError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -61,17 +61,18 @@ def deskew(images: np.ndarray) -> np.ndarray:
     cr, cc = (h - 1) / 2, (w - 1) / 2
     src_r = np.broadcast_to(rows - cr + mr[:, None, None], (n, h, w)).astype(np.float32)
     src_c = (cols - cc + mc[:, None, None] + alpha[:, None, None] * (rows - cr)).astype(np.float32)
-    return _bilinear(images, src_r, src_c)
+    return sample_bilinear(images, src_r, src_c)
 
 
-def _bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:
-    """Sample each image at fractional (row, col) positions; outside the image is paper (0)."""
+def sample_bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:
+    """Sample images (n, h, w) at fractional (row, col) positions src_r, src_c (n, H, W), giving
+    float32 (n, H, W); outside the image is paper (0)."""
     n, h, w = images.shape
     r0, c0 = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r0, src_c - c0
     r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
     which = np.arange(n)[:, None, None]
-    out = np.zeros((n, h, w), dtype=np.float32)
+    out = np.zeros(src_r.shape, dtype=np.float32)
     for dr, dc, weight in (
         (0, 0, (1 - fr) * (1 - fc)),
         (0, 1, (1 - fr) * fc),

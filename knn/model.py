@@ -8,7 +8,7 @@ the neighbours' votes and the neighbours themselves.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,33 +16,25 @@ import numpy as np
 
 from knn.cache import load_or_build
 from knn.data import file_checksums, find_mnist, load_mnist, mnist_files
-from knn.engine import WEIGHTS, KNNClassifier, vote
+from knn.engine import KNNClassifier, tally, vote_weights
 from knn.features import FEATURE_VERSION, extract_features
+from knn.params import SHORTLIST_COMPONENTS, ModelParams
 from knn.projection import PrincipalComponents
-from knn.rerank import RERANKERS, rerank_idm
+from knn.rerank import rerank_idm
 from knn.storage import default_cache_dir
 
-#: Chosen on a validation split held out from the training set (``python -m knn.tune``).
-DEFAULT_K = 4
-DEFAULT_WEIGHTS = "distance"
-DEFAULT_RERANK: str | None = "idm"
-DEFAULT_SHORTLIST = 64
-DEFAULT_WINDOW = 5
-
-#: Principal components the re-ranking shortlist is searched over (part of the cache key).
-SHORTLIST_COMPONENTS = 80
-
 IMAGE_SHAPE = (28, 28)
-_PARAMS = ("n_neighbors", "weights", "rerank", "shortlist", "window")
 
 
 @dataclass(frozen=True)
 class Neighbour:
-    """A training image that voted: its index in the training set, label, distance, 28x28 image."""
+    """A training image that voted: its index in the training set, label, distance, its share
+    of the vote (the shares of a classification's neighbours sum to 1) and its 28x28 image."""
 
     index: int
     label: int
     distance: float
+    weight: float
     image: np.ndarray
 
 
@@ -97,41 +89,32 @@ class DigitModel:
     """A kNN over digit images that keeps the training images to show which ones voted.
 
     Build one with :func:`load_model` (MNIST, cached) or :meth:`from_images` (any labelled digits).
-    Images are uint8 (28, 28), 0 paper and 255 ink, as in MNIST.
-
-    ``n_neighbors`` neighbours vote, each with one vote (``weights="uniform"``) or 1 / distance
-    (``"distance"``). With ``rerank=None`` they are the nearest in Euclidean distance between
-    deskewed digits. With ``rerank="idm"`` a Euclidean search over the digits' principal
-    components makes a shortlist of ``shortlist`` candidates, which the image distortion model
-    (:mod:`knn.rerank`, displacements within ``window`` x ``window``) puts in a new order.
+    Images are uint8 (28, 28), 0 paper and 255 ink, as in MNIST. ``params`` say how it searches
+    and votes (:class:`~knn.params.ModelParams`): with ``rerank=None`` the voters are the
+    nearest in Euclidean distance between deskewed digits; with ``rerank="idm"`` a Euclidean
+    search over the digits' principal components makes a shortlist, which the image distortion
+    model (:mod:`knn.rerank`) puts in a new order.
     """
 
     def __init__(
-        self,
-        index: TrainingIndex,
-        dataset: str,
-        n_neighbors: int = DEFAULT_K,
-        weights: str = DEFAULT_WEIGHTS,
-        rerank: str | None = DEFAULT_RERANK,
-        shortlist: int = DEFAULT_SHORTLIST,
-        window: int = DEFAULT_WINDOW,
+        self, index: TrainingIndex, dataset: str, params: ModelParams | None = None
     ) -> None:
-        _check_params(n_neighbors, weights, rerank, shortlist, window, len(index.labels))
+        params = params or ModelParams()
+        if params.n_neighbors > len(index.labels):
+            raise ValueError(
+                f"n_neighbors={params.n_neighbors} exceeds the {len(index.labels)} training digits"
+            )
         self.index = index
         self.dataset = dataset
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.rerank = rerank
-        self.shortlist = shortlist
-        self.window = window
+        self.params = params
 
     @classmethod
     def from_images(
         cls, images: np.ndarray, labels: np.ndarray, dataset: str = "custom", **params: Any
     ) -> DigitModel:
-        """Fit on ``images`` uint8 (n, 28, 28) and ``labels`` (n,) in 0..9; ``params`` as for
-        the constructor."""
-        return cls(TrainingIndex.build(images, labels), dataset, **params)
+        """Fit on ``images`` uint8 (n, 28, 28) and ``labels`` (n,) in 0..9; ``params`` are
+        :class:`~knn.params.ModelParams` fields."""
+        return cls(TrainingIndex.build(images, labels), dataset, ModelParams(**params))
 
     @property
     def images(self) -> np.ndarray:
@@ -141,23 +124,17 @@ class DigitModel:
     def labels(self) -> np.ndarray:
         return self.index.labels
 
-    def get_params(self) -> dict[str, Any]:
-        """The parameters that :meth:`with_params` can change."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
-    def with_params(self, **params: Any) -> DigitModel:
-        """A model sharing this one's index with other parameters (see the class docstring).
+    def with_params(self, **changes: Any) -> DigitModel:
+        """A model sharing this one's index with some parameters changed.
 
         Cheap, and leaves this model untouched, so concurrent requests can each use their own k.
+        Unknown names raise ``TypeError``, bad values ``ValueError``.
         """
-        unknown = set(params) - set(_PARAMS)
-        if unknown:
-            raise ValueError(f"unknown parameters {sorted(unknown)}; known: {list(_PARAMS)}")
-        return DigitModel(self.index, self.dataset, **{**self.get_params(), **params})
+        return DigitModel(self.index, self.dataset, replace(self.params, **changes))
 
     def describe(self) -> str:
         """The features and the distance, in a few words."""
-        return describe(self.rerank, self.shortlist, self.window)
+        return self.params.describe()
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Probabilities float64 (n, 10) for images uint8 (n, 28, 28); rows sum to 1."""
@@ -173,19 +150,21 @@ class DigitModel:
         if image.shape != IMAGE_SHAPE:
             raise ValueError(f"classify takes one image of shape {IMAGE_SHAPE}, got {image.shape}")
         distances, indices = self.kneighbors(image[None])
-        probabilities = self._vote(distances, indices)[0]
+        shares = vote_weights(distances, self.params.weights)
+        probabilities = tally(self.labels[indices], shares, n_classes=10)[0]
         neighbours = tuple(
-            Neighbour(int(i), int(self.labels[i]), float(d), self.images[i])
-            for d, i in zip(distances[0], indices[0], strict=True)
+            Neighbour(int(i), int(self.labels[i]), float(d), float(w), self.images[i])
+            for d, i, w in zip(distances[0], indices[0], shares[0], strict=True)
         )
         return Classification(int(probabilities.argmax()), probabilities, neighbours)
 
     def kneighbors(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distances float64 (n, k) and training indices (n, k) of the voters, nearest first."""
+        params = self.params
         queries = extract_features(_check_images(images))
-        if self.rerank is None:
-            return self.index.euclidean.kneighbors(queries, self.n_neighbors)
-        shortlist = min(max(self.shortlist, self.n_neighbors), len(self.labels))
+        if params.rerank is None:
+            return self.index.euclidean.kneighbors(queries, params.n_neighbors)
+        shortlist = min(max(params.shortlist, params.n_neighbors), len(self.labels))
         candidates = self.index.shortlister.kneighbors(
             self.index.projection.transform(queries), shortlist, return_distance=False
         )
@@ -193,23 +172,13 @@ class DigitModel:
             queries.reshape(-1, *IMAGE_SHAPE),
             self.index.features.reshape(-1, *IMAGE_SHAPE),
             candidates,
-            self.n_neighbors,
-            self.window,
+            params.n_neighbors,
+            params.window,
         )
 
     def _vote(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        return vote(self.labels[indices], distances, self.weights, n_classes=10)
-
-
-def describe(rerank: str | None, shortlist: int, window: int) -> str:
-    """The features and the distance of a model with these options, in a few words."""
-    if rerank is None:
-        return "deskewed 28x28 pixels, Euclidean distance"
-    return (
-        f"deskewed 28x28 pixels; {shortlist} candidates by Euclidean distance over "
-        f"{SHORTLIST_COMPONENTS} principal components, re-ranked by {rerank.upper()} "
-        f"({window}x{window} window)"
-    )
+        shares = vote_weights(distances, self.params.weights)
+        return tally(self.labels[indices], shares, n_classes=10)
 
 
 def load_model(
@@ -217,15 +186,15 @@ def load_model(
     cache_dir: str | os.PathLike[str] | None = None,
     n_train: int | None = None,
     download: bool = True,
-    **params: Any,
+    params: ModelParams | None = None,
 ) -> DigitModel:
     """The digit model fitted on the MNIST training set (its first ``n_train`` images if given).
 
     The data is found as :func:`knn.data.find_mnist` describes. The deskewed features and the
     principal components are cached under ``cache_dir`` (default: the per-user cache), keyed by
     the checksums of the data files, the feature version, ``n_train`` and the number of
-    components. ``params`` (``n_neighbors``, ``weights``, ``rerank``, ``shortlist``, ``window``;
-    see :class:`DigitModel`) change nothing that is cached, so they apply at once.
+    components. ``params`` (default :class:`~knn.params.ModelParams`) change nothing that is
+    cached, so they apply at once.
     """
     paths = mnist_files(find_mnist(data_dir, download=download))
     fields = {
@@ -254,29 +223,7 @@ def load_model(
         arrays["projection_mean"], arrays["projection_components"]
     )
     index = TrainingIndex.build(arrays["images"], arrays["labels"], arrays["features"], projection)
-    return DigitModel(index, "MNIST", **params)
-
-
-def _check_params(
-    n_neighbors: Any, weights: Any, rerank: Any, shortlist: Any, window: Any, n_train: int
-) -> None:
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)):
-        raise ValueError(f"n_neighbors must be an integer, got {n_neighbors!r}")
-    if not 1 <= n_neighbors <= n_train:
-        raise ValueError(f"n_neighbors must be in 1..{n_train} (the training digits)")
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
-    if rerank is not None and rerank not in RERANKERS:
-        raise ValueError(f"rerank must be None or one of {RERANKERS}, got {rerank!r}")
-    if isinstance(shortlist, bool) or not isinstance(shortlist, (int, np.integer)) or shortlist < 1:
-        raise ValueError(f"shortlist must be a positive integer, got {shortlist!r}")
-    if (
-        isinstance(window, bool)
-        or not isinstance(window, (int, np.integer))
-        or window < 1
-        or window % 2 == 0
-    ):
-        raise ValueError(f"window must be a positive odd integer, got {window!r}")
+    return DigitModel(index, "MNIST", params)
 
 
 def _check_images(images: Any) -> np.ndarray:

@@ -2,22 +2,22 @@
 
 The last ``--n-validation`` training images are held out; the model is fitted on the others and
 every (k, weights) pair is scored from one neighbour search. The test set is never looked at.
-The winner is what ``knn.model.DEFAULT_K`` and ``DEFAULT_WEIGHTS`` should say.
+The winner is what ``knn.params.ModelParams``' defaults should say.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from knn.cli import add_rerank_options, rerank_options
+from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
 from knn.engine import WEIGHTS, vote
-from knn.model import DigitModel, describe
+from knn.model import DigitModel
+from knn.params import MAX_NEIGHBOURS, ModelParams
 
 
 def validation_scores(
@@ -25,18 +25,17 @@ def validation_scores(
     labels: np.ndarray,
     n_validation: int,
     max_k: int,
+    params: ModelParams | None = None,
     batch_size: int = 250,
-    **rerank: Any,
 ) -> dict[tuple[int, str], float]:
     """Validation accuracy of each (k, weights), k in 1..max_k, from training data only.
 
-    images uint8 (n, 28, 28), labels (n,); ``rerank``, ``shortlist``, ``window`` as for
-    :class:`~knn.model.DigitModel`.
+    images uint8 (n, 28, 28), labels (n,); the search is that of ``params`` (its k and weights
+    are the ones being chosen, so they are ignored).
     """
     fit, held_out = slice(None, -n_validation), slice(-n_validation, None)
-    model = DigitModel.from_images(
-        images[fit], labels[fit], n_neighbors=max_k, dataset="validation", **rerank
-    )
+    search = {**(params or ModelParams()).as_dict(), "n_neighbors": max_k}
+    model = DigitModel.from_images(images[fit], labels[fit], "validation", **search)
     queries = images[held_out]
     batches = [
         model.kneighbors(queries[i : i + batch_size])
@@ -60,20 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knn.tune", description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", help="folder with the four MNIST files (else MNIST_DIR, ...)")
     parser.add_argument("--n-validation", type=int, default=10_000)
-    parser.add_argument("--max-k", type=int, default=15)
-    add_rerank_options(parser)
+    parser.add_argument("--max-k", type=int, default=MAX_NEIGHBOURS)
+    add_model_options(parser)
     args = parser.parse_args(argv)
+    params = model_params(parser, args)
     try:
         mnist = load_mnist(args.data_dir)
     except MNISTError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rerank = rerank_options(args)
     scores = validation_scores(
-        mnist.train_images, mnist.train_labels, args.n_validation, args.max_k, **rerank
+        mnist.train_images, mnist.train_labels, args.n_validation, args.max_k, params
     )
     print(f"validation accuracy ({args.n_validation} held-out training images)")
-    print(f"features: {describe(**rerank)}")
+    print(f"features: {params.describe()}")
     print("  k   " + "  ".join(f"{w:>8}" for w in WEIGHTS))
     for k in range(1, args.max_k + 1):
         print(f"{k:>3}   " + "  ".join(f"{scores[k, w]:>8.2%}" for w in WEIGHTS))

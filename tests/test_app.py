@@ -99,8 +99,9 @@ def test_k_and_weighting_apply_to_the_kept_digit(model: knn.DigitModel) -> None:
     probabilities, _, gallery, votes, _ = app.explain(model, digit, 7, "uniform")
     assert len(gallery) == 7
     assert "one vote each" in votes
-    np.testing.assert_allclose(np.array(list(probabilities.values())) * 7 % 1, 0, atol=1e-9)
-    assert model.n_neighbors == 4 and model.weights == "distance"  # the shared model is untouched
+    sevenths = np.array(list(probabilities.values())) * 7
+    np.testing.assert_allclose(sevenths, np.round(sevenths), atol=1e-9)
+    assert model.params == knn.ModelParams()  # the shared model is untouched
 
 
 @pytest.mark.parametrize(
@@ -206,7 +207,7 @@ def test_without_mnist_the_app_falls_back_and_says_so(
     args = app.parse_args(["--no-download", "--cache-dir", str(tmp_path), "--k", "3"])
     with caplog.at_level("WARNING", logger="draw-a-digit"):
         model, notice = app.load_digit_model(args)
-    assert model.dataset == DATASET and len(model.labels) == 1797 and model.n_neighbors == 3
+    assert model.dataset == DATASET and len(model.labels) == 1797 and model.params.n_neighbors == 3
     assert "Offline mode" in notice and "--data-dir" in notice and "MNIST_DIR" in notice
     assert "MNIST was not found" in caplog.text
     assert model.images.shape == (1797, 28, 28) and model.images.dtype == np.uint8

@@ -43,7 +43,7 @@ def test_evaluate_without_data_says_so(tmp_path: Path, capsys: pytest.CaptureFix
 def test_evaluate_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         evaluate.main(["--k", "0"])
-    assert "--k must be a positive integer" in capsys.readouterr().err
+    assert "--k must be an integer in 1..15" in capsys.readouterr().err
 
 
 def test_load_report_tolerates_garbage(tmp_path: Path) -> None:

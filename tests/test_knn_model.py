@@ -65,8 +65,9 @@ def test_a_second_load_uses_the_cache(small_model, cache_dir: Path, monkeypatch)
 
 
 def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> None:
-    other = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN, n_neighbors=7, weights="uniform")
-    assert (other.n_neighbors, other.weights) == (7, "uniform")
+    params = knn.ModelParams(n_neighbors=7, weights="uniform")
+    other = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN, params=params)
+    assert other.params == params
     assert len(entries(cache_dir)) == 1
 
 
@@ -89,27 +90,48 @@ def test_a_corrupt_cache_is_rebuilt_with_a_warning(tmp_path: Path) -> None:
     assert np.load(features, allow_pickle=False).shape == (500, 784)
 
 
-def test_two_processes_building_at_once_do_not_corrupt_it(tmp_path: Path) -> None:
-    script = (
-        "import sys, knn; m = knn.load_model(cache_dir=sys.argv[1], n_train=2000); "
-        "print(int(m.predict(m.images[:1])[0]))"
-    )
+def test_three_processes_publishing_at_once_do_not_corrupt_it(tmp_path: Path) -> None:
+    """Each child builds its entry, then waits until all three have built before publishing, so
+    the three renames race for certain."""
+    script = """
+import sys, time
+from pathlib import Path
+import knn, knn.cache
+cache, ready, me = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+publish = knn.cache._publish
+def publish_together(*args):
+    (ready / me).touch()
+    deadline = time.monotonic() + 120
+    while len(list(ready.iterdir())) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    publish(*args)
+knn.cache._publish = publish_together
+m = knn.load_model(cache_dir=cache, n_train=2000)
+print(int(m.predict(m.images[:1])[0]))
+"""
+    ready = tmp_path / "ready"
+    ready.mkdir()
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(tmp_path)],
+            [sys.executable, "-c", script, str(tmp_path / "cache"), str(ready), str(me)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=os.environ,
         )
-        for _ in range(3)
+        for me in range(3)
     ]
     outputs = [child.communicate(timeout=300) for child in children]
     assert [child.returncode for child in children] == [0, 0, 0], outputs
+    assert len(list(ready.iterdir())) == 3  # all three built before any published
     assert len({out for out, _ in outputs}) == 1
-    assert len(entries(tmp_path)) == 1  # no staging folder left behind
-    assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".")]
-    assert knn.load_model(cache_dir=tmp_path, n_train=2000).images.shape == (2000, 28, 28)
+    models = tmp_path / "cache" / "models"
+    assert len(list(models.iterdir())) == 1  # one entry, no staging folder left behind
+    assert knn.load_model(cache_dir=tmp_path / "cache", n_train=2000).images.shape == (
+        2000,
+        28,
+        28,
+    )
 
 
 def test_classify_returns_label_probabilities_and_neighbours(small_model, mnist) -> None:
@@ -119,7 +141,11 @@ def test_classify_returns_label_probabilities_and_neighbours(small_model, mnist)
     assert result.probabilities.shape == (10,)
     assert result.probabilities.sum() == pytest.approx(1.0)
     assert result.label == result.probabilities.argmax()
-    assert len(result.neighbours) == small_model.n_neighbors
+    assert len(result.neighbours) == small_model.params.n_neighbors
+    assert sum(n.weight for n in result.neighbours) == pytest.approx(1.0)
+    for digit in range(10):  # the probabilities are the neighbours' shares, added up
+        shares = sum(n.weight for n in result.neighbours if n.label == digit)
+        assert result.probabilities[digit] == pytest.approx(shares)
     distances = [n.distance for n in result.neighbours]
     assert distances == sorted(distances)
     for neighbour in result.neighbours:
@@ -147,7 +173,7 @@ def test_batches_and_accuracy(small_model, mnist) -> None:
 def test_with_params_leaves_the_model_alone(small_model, mnist) -> None:
     one = small_model.with_params(n_neighbors=1, weights="uniform")
     assert len(one.classify(mnist.test_images[1]).neighbours) == 1
-    assert (small_model.n_neighbors, small_model.weights) == (4, "distance")
+    assert small_model.params == knn.ModelParams()
     assert one.images is small_model.images
 
 

@@ -77,7 +77,7 @@ def test_the_model_reranks_within_its_shortlist(model, mnist) -> None:
     projected = model.index.projection.transform(knn.extract_features(queries))
     shortlist = model.index.shortlister.kneighbors(projected, 16, return_distance=False)
     distances, indices = model.kneighbors(queries)
-    assert indices.shape == (20, model.n_neighbors)
+    assert indices.shape == (20, model.params.n_neighbors)
     for row, allowed in zip(indices, shortlist, strict=True):
         assert set(row) <= set(allowed)
     assert np.all(np.diff(distances, axis=1) >= 0)
@@ -92,15 +92,29 @@ def test_the_shown_neighbours_are_the_reranked_ones(model, mnist) -> None:
     assert [n.distance for n in result.neighbours] == distances[0].tolist()
 
 
-def test_reranking_is_deterministic_and_can_be_turned_off(model, mnist) -> None:
-    images = mnist.test_images[:50]
-    assert np.array_equal(model.predict_proba(images), model.predict_proba(images))
+def test_the_neighbours_are_the_idm_nearest_of_the_shortlist(model, mnist) -> None:
+    """Against a direct computation: IDM from the query to every shortlisted training digit."""
+    query = mnist.test_images[7]
+    features = knn.extract_features(query[None])
+    projected = model.index.projection.transform(features)
+    shortlist = model.index.shortlister.kneighbors(projected, 16, return_distance=False)[0]
+    references = model.index.features[shortlist].reshape(-1, 28, 28)
+    direct = idm_distances(gradients(features.reshape(1, 28, 28))[0], gradients(references), 5)
+    best = np.argsort(direct, kind="stable")[: model.params.n_neighbors]
+    distances, indices = model.kneighbors(query[None])
+    assert indices[0].tolist() == shortlist[best].tolist()
+    np.testing.assert_allclose(distances[0], np.sqrt(direct[best]))
+
+
+def test_reranking_beats_euclid_and_can_be_turned_off(model, mnist) -> None:
+    images, labels = mnist.test_images[:500], mnist.test_labels[:500]
     plain = model.with_params(rerank=None)
+    assert np.mean(model.predict(images) == labels) > np.mean(plain.predict(images) == labels)
     assert plain.describe() == "deskewed 28x28 pixels, Euclidean distance"
     assert "IDM (5x5 window)" in model.describe()
     with pytest.raises(ValueError, match="rerank"):
         model.with_params(rerank="tangent")
     with pytest.raises(ValueError, match="window"):
         model.with_params(window=4)
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(TypeError, match="k"):
         model.with_params(k=3)
