@@ -71,8 +71,11 @@ def test_drawing_a_seven_shows_it_with_neighbours(page: Page) -> None:
     draw(page, SEVEN)
     expect(page.locator("#prediction h2")).to_have_text("7")
     expect(page.locator("#neighbours img")).to_have_count(4)
+    expect(page.locator("#neighbours figcaption").first).to_contain_text("vote")
     expect(page.locator("#preview img")).to_be_visible()
     expect(page.locator("#votes strong").first).to_have_text("7")
+    # The images come inline: no file is fetched for them.
+    assert page.locator("#preview img").get_attribute("src").startswith("data:image/png")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "app.png", full_page=True)
 
@@ -108,3 +111,54 @@ def test_an_example_from_the_upload_tab_is_classified(page: Page) -> None:
     page.locator("img[src*='digit-3.png']").first.click()
     expect(page.locator("#prediction h2")).to_have_text("3")
     expect(page.locator("#neighbours img")).to_have_count(4)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def touch_stroke(page: Page, points: list[tuple[float, float]]) -> None:
+    """One finger stroke through ``points`` (fractions of the canvas), as a phone sends it."""
+    box = page.locator("#sketchpad canvas").first.bounding_box()
+    assert box is not None
+    side = min(box["width"], box["height"])
+    left = box["x"] + (box["width"] - side) / 2
+    top = box["y"] + (box["height"] - side) / 2
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, x: float, y: float) -> None:
+        at = [{"x": left + x * side, "y": top + y * side}] if kind != "touchEnd" else []
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": at})
+
+    touch("touchStart", *points[0])
+    for (x0, y0), (x1, y1) in pairwise(points):
+        for step in range(1, STEPS + 1):
+            t = step / STEPS
+            touch("touchMove", x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
+    touch("touchEnd", *points[-1])
+
+
+def test_a_phone_draws_with_a_finger_and_fits_the_screen(app_url: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            page.goto(app_url)
+            canvas = page.locator("#sketchpad canvas").first
+            expect(canvas).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            # The canvas comes before the results: reachable without scrolling past them.
+            canvas_top = canvas.bounding_box()["y"]
+            assert canvas_top < page.locator("#prediction").bounding_box()["y"]
+            assert canvas_top < PHONE["height"]
+            touch_stroke(page, SEVEN)
+            expect(page.locator("#prediction h2")).to_have_text("7")
+            expect(page.locator("#neighbours img")).to_have_count(4)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=ARTIFACTS / "phone-failure.png", full_page=True)
+            raise
+        finally:
+            browser.close()

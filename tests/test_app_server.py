@@ -11,7 +11,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image, ImageDraw
 
-import app
+from webapp.page import ASSETS
 
 
 @pytest.fixture(scope="module")
@@ -31,45 +31,49 @@ def drawing(path: Path, *strokes: list[tuple[int, int]]) -> str:
 
 def test_the_readme_snippet_classifies_a_drawn_digit(app_url: str, tmp_path: Path) -> None:
     digit = drawing(tmp_path / "digit.png", [(110, 80), (290, 80), (170, 340)])
-    result = Client(app_url, verbose=False).predict(handle_file(digit), api_name="/classify")
-    label, preview, neighbours, votes = result
+    label, details = Client(app_url, verbose=False).predict(
+        handle_file(digit), api_name="/classify"
+    )
     assert label["label"] == "7"
     confidences = {c["label"]: c["confidence"] for c in label["confidences"]}
     assert sorted(confidences) == [str(d) for d in range(10)]
     assert sum(confidences.values()) == pytest.approx(1)
-    assert Image.open(preview).size == (280, 280)
-    assert len(neighbours) == 4
-    assert all(n["caption"].startswith(("7 · distance", "1 · distance")) for n in neighbours)
-    assert "**7**" in votes
-
-
-def test_k_and_weighting_are_optional_keywords(client: Client, tmp_path: Path) -> None:
-    digit = drawing(tmp_path / "one.png", [(200, 60), (205, 340)])
-    label, _, neighbours, votes = client.predict(
-        handle_file(digit), k=9, weights="uniform", api_name="/classify"
+    assert details["label"] == 7 and len(details["neighbours"]) == 4
+    for neighbour in details["neighbours"]:
+        assert set(neighbour) == {"index", "label", "distance", "weight"}
+    assert sum(n["weight"] for n in details["neighbours"]) == pytest.approx(1)
+    assert [n["distance"] for n in details["neighbours"]] == sorted(
+        n["distance"] for n in details["neighbours"]
     )
-    assert label["label"] == "1"
-    assert len(neighbours) == 9 and "one vote each" in votes
+
+
+def test_k_weighting_and_images_are_optional_keywords(client: Client, tmp_path: Path) -> None:
+    digit = drawing(tmp_path / "one.png", [(200, 60), (205, 340)])
+    label, details = client.predict(
+        handle_file(digit), k=9, weights="uniform", images=True, api_name="/classify"
+    )
+    assert label["label"] == "1" and len(details["neighbours"]) == 9
+    assert all(n["weight"] == pytest.approx(1 / 9) for n in details["neighbours"])
+    assert details["preview"].startswith("data:image/png;base64,")
+    assert all(n["image"].startswith("data:image/png;base64,") for n in details["neighbours"])
 
 
 def test_a_blank_page_comes_back_as_the_hint(client: Client, tmp_path: Path) -> None:
     blank = tmp_path / "blank.png"
     Image.new("L", (400, 400), 255).save(blank)
-    label, preview, neighbours, votes = client.predict(
-        handle_file(str(blank)), api_name="/classify"
-    )
-    assert not label and preview is None and neighbours == []
-    assert votes.startswith("✏️") and "Draw a digit" in votes
+    label, details = client.predict(handle_file(str(blank)), api_name="/classify")
+    assert not label and "Draw a digit" in details["hint"]
 
 
-def test_a_file_that_is_no_image_is_refused_without_a_traceback(
+def test_a_file_that_is_no_image_is_refused_with_a_clear_message(
     client: Client, tmp_path: Path
 ) -> None:
     fake = tmp_path / "digit.png"
     fake.write_text("not an image")
     with pytest.raises(AppError) as caught:
         client.predict(handle_file(str(fake)), api_name="/classify")
-    assert "Traceback" not in str(caught.value) and 'File "' not in str(caught.value)
+    assert "isn't an image this app can read" in str(caught.value)
+    assert "Traceback" not in str(caught.value) and "/" not in str(caught.value).split("read:")[0]
 
 
 def status(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
@@ -82,8 +86,8 @@ def status(url: str, data: bytes | None = None, headers: dict[str, str] | None =
 
 
 def test_only_assets_are_served_besides_gradios_files(app_url: str) -> None:
-    assert status(f"{app_url}gradio_api/file={app.ASSETS / 'digit-7.png'}") == 200
-    assert status(f"{app_url}gradio_api/file={app.ASSETS.parent / 'app.py'}") == 403
+    assert status(f"{app_url}gradio_api/file={ASSETS / 'digit-7.png'}") == 200
+    assert status(f"{app_url}gradio_api/file={ASSETS.parent / 'app.py'}") == 403
     assert status(f"{app_url}gradio_api/file=/etc/passwd") == 403
 
 

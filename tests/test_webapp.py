@@ -1,0 +1,225 @@
+"""The web package in-process: handlers, views, page structure and options; no server."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import knn
+import preprocessing
+from assets import make_examples
+from knn.fallback import DATASET
+from webapp import answers, page, view
+from webapp.settings import AUTH_ENV, CONCURRENCY, QUEUE_SIZE, parse_args
+
+REPORT = {
+    "dataset": "MNIST",
+    "feature": "deskewed 28x28 pixels",
+    "k": 4,
+    "weights": "distance",
+    "n_train": 60000,
+    "n_test": 10000,
+    "accuracy": 0.9812,
+    "ms_per_query": 1.25,
+    "queries_per_second": 800.0,
+}
+
+
+@pytest.fixture(scope="module")
+def model(mnist: knn.MNIST) -> knn.DigitModel:
+    """A kNN on the first 10,000 MNIST training digits: quick to fit, right on clear drawings."""
+    return knn.DigitModel.from_images(mnist.train_images[:10000], mnist.train_labels[:10000])
+
+
+def sketch(*strokes: list[tuple[int, int]], side: int = 400, width: int = 24) -> Image.Image:
+    """What the sketchpad hands over: black strokes on white paper, RGBA."""
+    image = Image.new("RGBA", (side, side), "white")
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line(stroke, fill="black", width=width, joint="curve")
+    return image
+
+
+ONE = sketch([(200, 60), (205, 340)])
+SEVEN = sketch([(110, 80), (290, 80), (170, 340)])
+
+
+def decoded(data_url: str) -> np.ndarray:
+    prefix = "data:image/png;base64,"
+    assert data_url.startswith(prefix)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url[len(prefix) :]))))
+
+
+def img_sources(html: str) -> list[str]:
+    return re.findall(r'<img src="([^"]+)"', html)
+
+
+@pytest.mark.parametrize(("drawing", "digit"), [(ONE, 1), (SEVEN, 7)])
+def test_a_drawing_is_shown_with_its_voters(
+    model: knn.DigitModel, drawing: Image.Image, digit: int
+) -> None:
+    shown = answers.classify(model, drawing, 4, "distance")
+    assert max(shown.label, key=shown.label.get) == str(digit)
+    assert sorted(shown.label) == [str(d) for d in range(10)]
+    assert sum(shown.label.values()) == pytest.approx(1)
+    np.testing.assert_array_equal(shown.digit, preprocessing.to_mnist(drawing))
+    (preview,) = img_sources(shown.preview)
+    np.testing.assert_array_equal(decoded(preview), shown.digit)  # the very pixels, no resampling
+    result = model.classify(shown.digit)
+    sources = img_sources(shown.neighbours)
+    assert len(sources) == 4
+    for source, neighbour in zip(sources, result.neighbours, strict=True):
+        np.testing.assert_array_equal(decoded(source), neighbour.image)
+    captions = re.findall(r"<b>(\d)</b> · distance (\d+) · vote (\d+)%", shown.neighbours)
+    assert [int(label) for label, _, _ in captions] == [n.label for n in result.neighbours]
+    assert [int(d) for _, d, _ in captions] == sorted(int(d) for _, d, _ in captions)
+    assert f"**{digit}**: " in shown.votes and " of 4 (" in shown.votes
+
+
+def test_advanced_options_apply_to_the_kept_digit(model: knn.DigitModel) -> None:
+    kept = answers.classify(model, SEVEN, 4, "distance").digit
+    shown = answers.reclassify(model, kept, 7, "uniform")
+    assert len(img_sources(shown.neighbours)) == 7
+    sevenths = np.array(list(shown.label.values())) * 7
+    np.testing.assert_allclose(sevenths, np.round(sevenths), atol=1e-9)  # one vote each
+    assert model.params == knn.ModelParams()  # the shared model is untouched
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [sketch(), None, np.full((300, 300, 3), 255, np.uint8)],
+    ids=["canvas", "none", "white"],
+)
+def test_a_blank_drawing_gives_a_hint(model: knn.DigitModel, blank: object) -> None:
+    shown = answers.classify(model, blank, 4, "distance")
+    assert (shown.label, shown.preview, shown.neighbours, shown.digit) == (None, "", "", None)
+    assert shown.votes.startswith("✏️") and "draw a digit" in shown.votes.lower()
+
+
+def test_the_advanced_controls_before_any_drawing_give_the_start_hint(
+    model: knn.DigitModel,
+) -> None:
+    assert answers.reclassify(model, None, 9, "uniform").votes == f"✏️ {view.START_HINT}"
+
+
+def test_input_that_cannot_be_read_is_a_short_message(model: knn.DigitModel) -> None:
+    for bad in (np.zeros((5, 5, 7), np.uint8), object()):
+        with pytest.raises(gr.Error) as caught:
+            answers.classify(model, bad, 4, "distance")
+        assert 0 < len(caught.value.message) < 400 and "Traceback" not in caught.value.message
+        assert caught.value.print_exception is False
+
+
+def test_the_api_answers_with_data_and_images_only_on_request(model: knn.DigitModel) -> None:
+    label, details = answers.classify_for_api(model, SEVEN, 4, "distance", images=False)
+    result = model.classify(preprocessing.to_mnist(SEVEN))
+    assert label == view.probabilities(result) and details["label"] == 7
+    assert details["probabilities"] == pytest.approx(result.probabilities.tolist())
+    assert [
+        (n["index"], n["label"], n["distance"], n["weight"]) for n in details["neighbours"]
+    ] == [(n.index, n.label, n.distance, n.weight) for n in result.neighbours]
+    assert "preview" not in details and all("image" not in n for n in details["neighbours"])
+    _, with_images = answers.classify_for_api(model, SEVEN, 4, "distance", images=True)
+    np.testing.assert_array_equal(decoded(with_images["preview"]), preprocessing.to_mnist(SEVEN))
+    first = with_images["neighbours"][0]
+    np.testing.assert_array_equal(decoded(first["image"]), model.images[first["index"]])
+    assert answers.classify_for_api(model, sketch(), 4, "distance", False)[0] is None
+
+
+def test_about_reads_the_evaluation_report(model: knn.DigitModel) -> None:
+    text = view.about(model, REPORT)
+    assert "98.12%" in text and "10,000 test digits" in text
+    assert "deskewed 28x28 pixels" in text and "1.25 ms" in text
+    assert f"{len(model.labels):,} training digits" in text
+    assert "python -m knn.evaluate" in view.about(model, None)
+
+
+def component(demo: gr.Blocks, elem_id: str) -> gr.components.Component:
+    return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
+
+
+def test_the_page_keeps_its_ids_and_one_public_endpoint(model: knn.DigitModel) -> None:
+    demo = page.build_demo(model, notice="**Offline mode.** test", report=REPORT)
+    pad = component(demo, "sketchpad")
+    assert isinstance(pad, gr.Sketchpad) and pad.get_block_name() == "imageeditor"
+    assert [fn.__name__ for fn in pad.server_fns] == ["accept_blobs"]
+    assert isinstance(component(demo, "prediction"), gr.Label)
+    assert isinstance(component(demo, "preview"), gr.HTML)
+    assert isinstance(component(demo, "neighbours"), gr.HTML)
+    assert "Offline mode" in component(demo, "notice").value
+    buttons = {b.value for b in demo.blocks.values() if isinstance(b, gr.Button)}
+    assert "Classify" in buttons
+    public = [f.api_name for f in demo.fns.values() if f.api_visibility == "public"]
+    assert public == ["classify"]
+    (api,) = [f for f in demo.fns.values() if f.api_name == "classify"]
+    assert [type(o) for o in api.outputs] == [gr.Label, gr.JSON]  # data, no files
+    classify = [f for f in demo.fns.values() if f.concurrency_id == "classify"]
+    assert len(classify) == 4  # drawing or button, upload, Advanced, API: one shared limit
+    assert all(f.concurrency_limit == CONCURRENCY > 1 for f in classify)
+    assert demo._queue.max_size == QUEUE_SIZE
+    assert not any(b.elem_id == "notice" for b in page.build_demo(model).blocks.values())
+
+
+def test_options_default_to_gradios_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "8123")
+    monkeypatch.setenv(AUTH_ENV, "ada:secret")
+    settings = parse_args([])
+    assert (settings.host, settings.port, settings.auth) == ("0.0.0.0", 8123, ("ada", "secret"))
+    assert settings.params == knn.ModelParams()
+    settings = parse_args(["--port", "9000", "--k", "7", "--rerank", "none"])
+    assert settings.port == 9000
+    assert settings.params == knn.ModelParams(n_neighbors=7, rerank=None)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--k", "0"], ["--k", "16"], ["--window", "4"], ["--auth", "nopassword"], ["--n-train", "3"]],
+)
+def test_bad_options_are_refused(flags: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(AUTH_ENV, raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(flags)
+    assert exit_.value.code == 2
+
+
+def test_a_named_folder_without_mnist_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    with pytest.raises(knn.MNISTFolderError):
+        knn.load_model_or_fallback(tmp_path, download=False)
+
+
+def test_without_mnist_the_fallback_serves_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fallback, missing = knn.load_model_or_fallback(
+        cache_dir=tmp_path, download=False, params=knn.ModelParams(n_neighbors=3)
+    )
+    assert isinstance(missing, knn.MNISTNotFoundError) and "--data-dir" in str(missing)
+    assert fallback.dataset == DATASET and len(fallback.labels) == 1797
+    assert fallback.params.n_neighbors == 3
+    assert fallback.images.shape == (1797, 28, 28) and fallback.images.dtype == np.uint8
+    assert fallback.images.max(axis=(1, 2)).min() == 255  # every training digit has full ink
+    examples = [page.ASSETS / f"digit-{digit}.png" for digit in range(10)]
+    labels = [fallback.classify(preprocessing.to_mnist(path)).label for path in examples]
+    assert sum(label == digit for digit, label in enumerate(labels)) >= 8, labels
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_each_example_is_drawn_by_the_script_and_recognised(
+    model: knn.DigitModel, digit: int
+) -> None:
+    path = page.ASSETS / f"digit-{digit}.png"
+    committed = np.asarray(Image.open(path).convert("L"))
+    np.testing.assert_array_equal(
+        committed, np.asarray(make_examples.draw_digit(make_examples.DIGITS[digit]))
+    )
+    assert answers.classify(model, Image.open(path), 4, "distance").label[str(digit)] > 0.5

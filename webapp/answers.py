@@ -1,0 +1,73 @@
+"""From what a person or a program sends to what they get back: the page's and the API's handlers.
+
+Each one makes the drawing a digit with ``preprocessing.to_mnist``, asks the model, and lays the
+answer out with :mod:`webapp.view`. A blank drawing is a hint, not an error; anything that
+cannot be read is a short :class:`gradio.Error` that names no server path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+import knn
+import preprocessing
+from webapp import view
+from webapp.images import png_data_url
+
+
+def classify(model: knn.DigitModel, drawing: Any, k: float, weights: str) -> view.View:
+    """The page's view of a drawing (what ``to_mnist`` takes), with k voters and this weighting."""
+    try:
+        digit = read(drawing)
+    except preprocessing.EmptyDrawingError as err:
+        return view.hint(str(err))
+    return reclassify(model, digit, k, weights)
+
+
+def reclassify(
+    model: knn.DigitModel, digit: np.ndarray | None, k: float, weights: str
+) -> view.View:
+    """The page's view of a digit already made (uint8 (28, 28)), e.g. when Advanced changes."""
+    if digit is None:
+        return view.hint()
+    return view.show(ask(model, digit, k, weights), digit)
+
+
+def classify_for_api(
+    model: knn.DigitModel, image: Any, k: float, weights: str, images: bool
+) -> tuple[dict[str, float] | None, dict[str, Any]]:
+    """The API's answer: the gr.Label value, and the details as JSON (see ``view.answer``),
+    with the 28x28 digit the model saw as ``preview`` when ``images``.
+
+    A blank image gives no label and ``{"hint": ...}``.
+    """
+    try:
+        digit = read(image)
+    except preprocessing.EmptyDrawingError as err:
+        return None, {"hint": str(err)}
+    result = ask(model, digit, k, weights)
+    details = view.answer(result, images)
+    if images:
+        details["preview"] = png_data_url(digit)
+    return view.probabilities(result), details
+
+
+def read(drawing: Any) -> np.ndarray:
+    """``to_mnist`` of a drawing; input it cannot read becomes a short ``gr.Error``.
+
+    A blank drawing raises ``preprocessing.EmptyDrawingError`` for the caller to turn into a hint.
+    """
+    try:
+        return preprocessing.to_mnist(drawing)
+    except preprocessing.EmptyDrawingError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise gr.Error(str(err), print_exception=False) from None
+
+
+def ask(model: knn.DigitModel, digit: np.ndarray, k: float, weights: str) -> knn.Classification:
+    """The model's answer for a uint8 (28, 28) digit with k voters and this weighting."""
+    return model.with_params(n_neighbors=int(k), weights=weights).classify(digit)

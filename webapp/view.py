@@ -1,0 +1,143 @@
+"""What the page and the API show of a classification; nothing here classifies or counts again.
+
+``knn`` hands over a :class:`~knn.Classification` that carries everything shown: the label, the
+ten probabilities and each neighbour with its distance and its share of the vote. This module
+only lays that out: as a :class:`View` for the page, or as JSON for programs.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import knn
+from webapp.images import png_data_url
+from webapp.settings import PREVIEW_SCALE, THUMBNAIL_SCALE
+
+START_HINT = "Draw a digit on the canvas: the prediction follows your pen."
+OFFLINE_NOTICE = (
+    "**Offline mode.** MNIST was not found, so this demo runs on scikit-learn's 1,797 bundled "
+    "8x8 digits, upscaled to 28x28: expect rougher answers. To use MNIST, start the app once "
+    "with internet access (it downloads MNIST), or put the four MNIST files in a folder and pass "
+    "`--data-dir FOLDER` or set `MNIST_DIR`."
+)
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything the page shows for one drawing, one field per output component."""
+
+    label: dict[str, float] | None  # the gr.Label value: each digit's probability
+    votes: str  # Markdown: the tally, or a hint when there is nothing to classify
+    preview: str  # HTML: the 28x28 digit the model was given, enlarged
+    neighbours: str  # HTML: the voters, nearest first, with label, distance and share
+    digit: np.ndarray | None  # uint8 (28, 28), kept so that Advanced can ask again
+
+
+def show(result: knn.Classification, digit: np.ndarray) -> View:
+    """The page's view of ``result``, the answer for ``digit``."""
+    return View(
+        label=probabilities(result),
+        votes=tally(result),
+        preview=picture(digit, PREVIEW_SCALE, "What the model sees"),
+        neighbours=gallery(result),
+        digit=digit,
+    )
+
+
+def hint(message: str = START_HINT) -> View:
+    """Nothing to classify: empty outputs and ``message`` where the tally goes."""
+    return View(label=None, votes=f"✏️ {message}", preview="", neighbours="", digit=None)
+
+
+def probabilities(result: knn.Classification) -> dict[str, float]:
+    """Each digit's probability, keyed "0".."9", as gr.Label takes them."""
+    return {str(d): float(p) for d, p in enumerate(result.probabilities)}
+
+
+def tally(result: knn.Classification) -> str:
+    """The neighbours' votes, most probable digit first, as one line of Markdown; each
+    neighbour's own share is under its picture."""
+    counts: dict[int, int] = {}
+    for neighbour in result.neighbours:
+        counts[neighbour.label] = counts.get(neighbour.label, 0) + 1
+    order = sorted(counts, key=lambda label: -result.probabilities[label])
+    n = len(result.neighbours)
+    votes = ", ".join(
+        f"**{label}**: {counts[label]} of {n} ({result.probabilities[label]:.0%})"
+        for label in order
+    )
+    return f"Votes of the {n} nearest training digits: {votes}"
+
+
+def picture(digit: np.ndarray, scale: int, alt: str) -> str:
+    """An <img> of a 28x28 digit, enlarged ``scale`` times by the browser with square pixels."""
+    side = 28 * scale
+    return (
+        f'<img src="{png_data_url(digit)}" width="{side}" height="{side}" '
+        f'alt="{html.escape(alt)}" class="digit">'
+    )
+
+
+def gallery(result: knn.Classification) -> str:
+    """The voters as a row of figures: image, label, distance and share of the vote."""
+    figures = "".join(
+        f'<figure class="neighbour">'
+        f"{picture(n.image, THUMBNAIL_SCALE, f'training digit {n.index}, a {n.label}')}"
+        f"<figcaption><b>{n.label}</b> · distance {n.distance:.0f} · vote {n.weight:.0%}"
+        f"</figcaption></figure>"
+        for n in result.neighbours
+    )
+    return f'<div class="neighbours">{figures}</div>'
+
+
+def answer(result: knn.Classification, images: bool = False) -> dict[str, Any]:
+    """The classification as JSON for programs: label, probabilities and the voters (training
+    index, label, distance, share of the vote); with ``images``, the digits as PNG data URLs."""
+    neighbours = []
+    for n in result.neighbours:
+        entry: dict[str, Any] = {
+            "index": n.index,
+            "label": n.label,
+            "distance": n.distance,
+            "weight": n.weight,
+        }
+        if images:
+            entry["image"] = png_data_url(n.image)
+        neighbours.append(entry)
+    return {
+        "label": result.label,
+        "probabilities": [float(p) for p in result.probabilities],
+        "neighbours": neighbours,
+    }
+
+
+def about(model: knn.DigitModel, report: dict[str, Any] | None) -> str:
+    """The About panel: the model served, and the figures of the last evaluation if any."""
+    lines = [
+        f"**Serving:** {model.dataset}, {len(model.labels):,} training digits, "
+        f"k = {model.params.n_neighbors}, {model.params.weights} weighting "
+        "(change them under Advanced).",
+        "",
+        f"**Features and distance:** {model.describe()}.",
+        "",
+    ]
+    if report is None:
+        lines.append(
+            "**Accuracy and speed:** not measured yet. Run `python -m knn.evaluate` (with the "
+            "same `--cache-dir` as the app, if you give one) and restart the app to see them here."
+        )
+    else:
+        lines += [
+            f"**Last evaluation** (`python -m knn.evaluate`): {report['dataset']}, "
+            f"{report['n_train']:,} training digits, k = {report['k']}, "
+            f"{report['weights']} weighting, features: {report['feature']}.",
+            "",
+            f"**Test accuracy:** {report['accuracy']:.2%} on {report['n_test']:,} test digits. "
+            f"**Speed:** {report['ms_per_query']:.2f} ms per digit in batches "
+            f"({report['queries_per_second']:,.0f} digits per second).",
+        ]
+    return "\n".join(lines)
