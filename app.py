@@ -9,17 +9,20 @@ from __future__ import annotations
 import logging
 import sys
 
-import knn
-from knn.evaluate import load_report
-from webapp.page import build_demo
-from webapp.server import serve
+from webapp.folders import own_files_folder
 from webapp.settings import parse_args
-from webapp.view import OFFLINE_NOTICE
+
+settings = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+own_files_folder()  # before Gradio is imported: it reads where its files go then
+
+import knn  # noqa: E402
+from knn.evaluate import load_report  # noqa: E402
+from webapp.page import build_demo  # noqa: E402
+from webapp.server import serve  # noqa: E402
+from webapp.view import OFFLINE_NOTICE  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 log = logging.getLogger("draw-a-digit")
-
-settings = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 try:
     model, missing = knn.load_model_or_fallback(
         settings.data_dir, settings.cache_dir, settings.n_train, settings.download, settings.params

@@ -120,10 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=100, help="sequential calls to each app")
     parser.add_argument("--rounds", type=int, default=3, help="concurrent loads on each app")
     parser.add_argument("--cache-dir", help="the app's model cache (default: the user cache)")
-    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_baseline:
-        serve_baseline(args.serve_baseline)
+        serve_baseline(args.port)
         return 0
 
     logs = Path(tempfile.mkdtemp(prefix="app-load-"))

@@ -131,10 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--drawings", type=int, default=20, help="drawings on each page")
     parser.add_argument("--cache-dir", help="the app's model cache (default: the user cache)")
-    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_baseline:
-        serve_baseline(args.serve_baseline)
+        serve_baseline(args.port)
         return 0
 
     from playwright.sync_api import sync_playwright

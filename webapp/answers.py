@@ -16,6 +16,7 @@ import knn
 import preprocessing
 from webapp import view
 from webapp.images import png_data_url
+from webapp.inputs import ImageRefused
 
 
 def classify(model: knn.DigitModel, drawing: Any, k: float, weights: str) -> view.View:
@@ -66,6 +67,8 @@ def read(drawing: Any) -> np.ndarray:
         raise
     except (ValueError, TypeError) as err:
         raise gr.Error(str(err), print_exception=False) from None
+    except OSError:  # Pillow could read the header but not the pixels: a truncated file
+        raise ImageRefused() from None
 
 
 def ask(model: knn.DigitModel, digit: np.ndarray, k: float, weights: str) -> knn.Classification:

@@ -27,6 +27,8 @@ QUEUE_SIZE = 64  # requests waiting beyond those; more are refused rather than k
 MAX_UPLOAD_BYTES = 5 * 2**20  # one uploaded image; a phone photo of a digit fits
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 2**16  # any request body: one upload and its form fields
 MAX_FILES_PER_UPLOAD = 1  # the page and the API send one image at a time
+UPLOAD_QUOTA_BYTES = 50 * 2**20  # uploads per client in 10 minutes (ten photos); all clients
+# together may send ten times that, so the uploads folder stays under about 0.5 GB an hour
 MAX_PIXELS = 16_000_000  # an image's pixels, checked before decoding (a 16 MP phone photo)
 FILE_LIFETIME = 3600  # seconds uploads and Gradio's copies of files are kept
 
