@@ -2,10 +2,10 @@
 
 The ink is analysed on a coarse grid: its connected strokes are grouped into digits where they
 overlap sideways (a 7's crossbar, a 4 or a 5 drawn in two strokes), groups too wide for one
-digit are cut along the path through the least ink (touching digits), and groups short and
-light next to the others are dropped as specks. The row's digit height is the scale of every
-test.
-Each digit's ink, alone on the canvas, then goes through `mnist_from_ink` like any drawing.
+digit are cut along the path from top to bottom crossing fewest strokes (touching digits),
+and groups short and light next to the others are dropped as specks. The row's digit height
+is the scale of every test. Each digit's ink, alone on the canvas, then goes through
+`mnist_from_ink` like any drawing.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from preprocessing.specks import label_groups
 
 MAX_DIGITS = 12  # a 900 px canvas holds about a dozen legible digits; more is not one number
 ANALYSIS_SIDE = 300  # the ink is analysed on a grid of at most about this many cells across
-MERGE_OVERLAP = 0.6  # strokes sharing this share of the narrower one's columns are one digit
-# Thresholds in digit heights, chosen on numbers of MNIST training digits (benchmarks.numbers):
+# Judged on numbers of MNIST training digits (python -m benchmarks.numbers --split train); the
+# four pair thresholds were searched there. Sizes are in digit heights, ink in stroke length
+# over the digit height.
+MERGE_OVERLAP = 0.6  # strokes sharing this share of the narrower one's columns are one digit,
 WHOLE_HEIGHT = 0.7  # ... unless the narrower one is this tall: a digit by itself
 TWO_WIDTH = 1.25  # groups this wide are two digits or more (1% of single digits are wider) ...
 PAIR_WIDTH = 0.65  # ... and so are groups this wide that hold ...
-PAIR_LENGTH = 3.4  # ... this much ink (stroke length; an 8 has about 3) ...
-CUT_STROKES = 1.1  # ... and a cut crossing about one stroke
-CUT_SLACK = 0.5  # cuts costing this many strokes more than the cheapest are as good
-PER_CELL = 1e-3  # what a path pays per ink cell, so that of paths crossing as many strokes
-# the one through least ink wins
+PAIR_LENGTH = 3.4  # ... this much ink (an 8 has about 3) ...
+CUT_STROKES = 1  # ... where a cut crosses this many strokes
+PER_CELL = 1e-3  # a cut's cost per ink cell: of cuts crossing as many strokes, the thinnest wins
 PART_HEIGHT = 0.4  # each side of a cut must be this tall ...
 PART_LENGTH = 0.6  # ... and hold this much ink (a 1 has about 1)
 SPECK_HEIGHT = 0.35  # groups shorter than this ...
@@ -137,79 +137,69 @@ def overlapping_pair(boxes: list[Box], height: float) -> tuple[int, int] | None:
 
 
 def cut_too_wide(group: np.ndarray, row: Row) -> list[np.ndarray]:
-    """Cut a group too wide or too long for one digit along the cheapest path from top to
-    bottom, again and again."""
+    """Cut a group too wide, or too wide and long, for one digit along the path from top to
+    bottom crossing fewest strokes, again and again."""
     _, _, left, right = bounding_box(group)
     width = (right - left) / row.height
     if width < PAIR_WIDTH:
         return [group]
-    cut, cost = cheapest_cut(group, row)
+    cut, strokes = cheapest_cut(group, row)
     long = row.length(group.sum()) >= PAIR_LENGTH
-    if cut is None or not (width >= TWO_WIDTH or (long and cost <= CUT_STROKES)):
+    if cut is None or not (width >= TWO_WIDTH or (long and strokes <= CUT_STROKES)):
         return [group]
     return [part for side in (group & cut, group & ~cut) for part in cut_too_wide(side, row)]
 
 
-def cheapest_cut(group: np.ndarray, row: Row) -> tuple[np.ndarray | None, float]:
-    """The left side (bool mask) of the cheapest top-to-bottom path leaving a digit on each
-    side, and how many strokes it crosses; (None, inf) when there is none.
+def cheapest_cut(group: np.ndarray, row: Row) -> tuple[np.ndarray | None, int]:
+    """The left side (bool mask) of the cheapest top-to-bottom cut leaving a digit on each
+    side, and how many strokes it crosses; (None, 0) when there is none.
 
-    Paths move down one row at a time and at most one column sideways; their cost is the ink
-    cells they cross (dynamic programming, as in seam carving), the ink thickened by one cell
-    so no path slips diagonally between the cells of a thin stroke.
+    Of the cuts crossing as few strokes, the one ending nearest the middle wins: where a bar
+    joins two digits every cut along it is as good, and two digits meet nearer the middle
+    than one digit's own stroke does.
     """
     top, bottom, left, right = bounding_box(group)
     box = (slice(top, bottom), slice(left, right))
-    thick = dilate(group, 1)[box]
-    paths = cheapest_paths(thick)
-    lines = np.arange(len(thick))[:, None]
-    on_path = thick[lines, paths]
-    entries = on_path & ~np.vstack([np.zeros_like(on_path[:1]), on_path[:-1]])
-    costs = entries.sum(axis=0) + PER_CELL * on_path.sum(axis=0)
+    paths, costs = cheapest_paths(dilate(group, 1)[box])
     inside = np.cumsum(group[box], axis=1)
-    left = inside[lines, paths]
+    left = inside[np.arange(len(paths))[:, None], paths]
     for side in (left, inside[:, -1:] - left):
         short = spans(side > 0) < PART_HEIGHT * row.height
         costs[short | (row.length(side.sum(axis=0)) < PART_LENGTH)] = np.inf
-    best = nearly_cheapest_in_the_middle(costs)
-    if not np.isfinite(costs[best]):
-        return None, np.inf
+    if not np.isfinite(costs.min()):
+        return None, 0
+    strokes = np.floor(costs)
+    fewest = np.flatnonzero(strokes == strokes.min())
+    best = fewest[np.argmin(np.abs(fewest - (len(costs) - 1) / 2))]
     cut = np.zeros_like(group)
-    cut[box] = np.arange(thick.shape[1])[None, :] <= paths[:, best : best + 1]
-    return cut, float(costs[best])
+    cut[box] = np.arange(paths.shape[1])[None, :] <= paths[:, best : best + 1]
+    return cut, int(strokes[best])
 
 
-def nearly_cheapest_in_the_middle(costs: np.ndarray) -> int:
-    """Of the paths costing at most `CUT_SLACK` strokes more than the cheapest, the one
-    ending nearest the middle: where a bar joins two digits every cut along it costs the same,
-    and two digits meet nearer the middle than one digit's stroke."""
-    near = np.flatnonzero(costs <= costs.min() + CUT_SLACK)
-    return int(near[np.argmin(np.abs(near - (len(costs) - 1) / 2))])
+def cheapest_paths(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Top-to-bottom paths through a bool ink mask that move down a row at a time and at
+    most one column sideways, by dynamic programming as in seam carving.
 
-
-def cheapest_paths(ink: np.ndarray) -> np.ndarray:
-    """For a bool ink mask, the columns (rows, width) of the top-to-bottom path that enters
-    the ink fewest times and ends in each bottom column; ties go to the path through fewer
-    ink cells."""
+    For each bottom column, the path ending there that enters the ink fewest times, ties
+    going to the one through fewest ink cells: its columns (rows, width) and its cost,
+    entries + `PER_CELL` * cells. The caller thickens the ink by a cell first, so no path
+    slips diagonally between the cells of a thin stroke.
+    """
     height, width = ink.shape
-    total = ink[0] + PER_CELL * ink[0]
+    total = ink[0] * (1 + PER_CELL)
     moves = np.zeros((height, width), dtype=np.int64)
     for row in range(1, height):
         padded = np.pad(total, 1, constant_values=np.inf)
         above = np.pad(ink[row - 1], 1)
-        options = np.stack(
-            [
-                padded[shift : shift + width] + (ink[row] & ~above[shift : shift + width])
-                for shift in range(3)
-            ]
-        )
+        entering = [ink[row] & ~above[shift : shift + width] for shift in range(3)]
+        options = np.stack([padded[shift : shift + width] + entering[shift] for shift in range(3)])
         moves[row] = np.argmin(options, axis=0) - 1
         total = options.min(axis=0) + PER_CELL * ink[row]
     paths = np.zeros((height, width), dtype=np.int64)
     paths[-1] = np.arange(width)
     for row in range(height - 1, 0, -1):
         paths[row - 1] = paths[row] + moves[row, paths[row]]
-    return paths
+    return paths, total
 
 
 def spans(rows_with_ink: np.ndarray) -> np.ndarray:
