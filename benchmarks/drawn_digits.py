@@ -91,7 +91,17 @@ def draw_strokes(skeleton: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     scale = (height - brush) / max(np.ptp(rows), np.ptp(cols), 1)
     extent = np.array([np.ptp(rows), np.ptp(cols)]) * scale + brush
     corner = rng.uniform(0, side - extent) + brush / 2 - np.array([rows.min(), cols.min()]) * scale
-    canvas = Image.new("L", (side * SUPERSAMPLE, side * SUPERSAMPLE), 0)
+    return draw_skeleton(skeleton, (side, side), scale, corner, brush)
+
+
+def draw_skeleton(
+    skeleton: np.ndarray, size: tuple[int, int], scale: float, corner: np.ndarray, brush: float
+) -> np.ndarray:
+    """Ink coverage (height, width) uint8 of the skeleton drawn with a round brush `brush` px
+    wide on a canvas of `size` (width, height): skeleton pixel (r, c) lands on
+    (r, c) * scale + corner (row, column)."""
+    rows, cols = np.nonzero(skeleton)
+    canvas = Image.new("L", (size[0] * SUPERSAMPLE, size[1] * SUPERSAMPLE), 0)
     pen = ImageDraw.Draw(canvas)
     width = brush * SUPERSAMPLE
     for (y0, x0), (y1, x1) in (segments(skeleton) * scale + corner) * SUPERSAMPLE:

@@ -7,3 +7,7 @@ class EmptyDrawingError(ValueError):
 
 class ImageTooLargeError(ValueError):
     """The image has more pixels than a drawing could need; it is refused before decoding."""
+
+
+class TooManyDigitsError(ValueError):
+    """The drawing splits into more digits than one number may hold (see `MAX_DIGITS`)."""

@@ -1,10 +1,11 @@
-"""`to_mnist`: a drawing in, a (28, 28) MNIST-like digit out."""
+"""`to_mnist`: a drawing in, a (28, 28) MNIST-like digit out; `mnist_from_ink` its second half."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from preprocessing.ink import find_ink
 from preprocessing.inputs import load_drawing
@@ -32,6 +33,15 @@ def to_mnist(image: Any) -> np.ndarray:
     >>> to_mnist(canvas).shape
     (28, 28)
     """
-    ink = find_ink(load_drawing(image))
+    return mnist_from_ink(find_ink(load_drawing(image)))
+
+
+def mnist_from_ink(ink: Image.Image) -> np.ndarray:
+    """Make one digit's ink (mode L, 0 paper) into an MNIST digit: (28, 28) uint8, 255 ink.
+
+    Specks far from the digit are dropped and the rest cropped, brought to the working scale
+    and MNIST's stroke width, fitted to 20x20, stretched to full contrast and centred by mass.
+    Every digit the package makes, alone or split from a number, goes through this chain.
+    """
     digit = normalise_stroke_width(to_working_scale(crop_to_digit(ink)))
     return place_by_centre_of_mass(stretch_contrast(fit_box(digit)))

@@ -1,0 +1,188 @@
+"""Tests of `preprocessing.split_digits`: a drawn row of digits in, an MNIST digit per digit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from benchmarks.drawn_digits import centre_lines, draw_skeleton
+from preprocessing import (
+    MAX_DIGITS,
+    EmptyDrawingError,
+    TooManyDigitsError,
+    split_digits,
+    to_mnist,
+)
+
+CANVAS = (900, 300)  # width, height: the Number tab's canvas
+
+# Digits as polylines in the unit square, (x, y) with y down; a digit is a list of strokes.
+ONE = [[(0.5, 0.0), (0.5, 1.0)]]
+ZERO = [
+    [
+        (0.5, 0),
+        (0.9, 0.2),
+        (1, 0.5),
+        (0.9, 0.8),
+        (0.5, 1),
+        (0.1, 0.8),
+        (0, 0.5),
+        (0.1, 0.2),
+        (0.5, 0),
+    ]
+]
+FOUR_IN_TWO = [[(0.45, 0.0), (0.0, 0.65), (1.0, 0.65)], [(0.75, 0.25), (0.75, 1.0)]]
+SEVEN_CROSSED = [[(0.0, 0.0), (1.0, 0.0), (0.35, 1.0)], [(0.3, 0.5), (0.85, 0.5)]]
+FIVE_FLAGGED = [
+    [(0.2, 0.05), (0.1, 0.45), (0.5, 0.4), (0.85, 0.6), (0.8, 0.9), (0.45, 1.0), (0.05, 0.9)],
+    [(0.3, 0.0), (0.95, 0.0)],
+]
+
+
+def draw(
+    strokes: list[list[tuple[float, float]]], box: tuple[float, float, float, float], width: int = 8
+) -> np.ndarray:
+    """Ink coverage (300, 900) uint8 of polylines drawn with a round brush into `box`
+    (left, top, box width, box height, in pixels)."""
+    left, top, box_width, box_height = box
+    ink = Image.new("L", CANVAS, 0)
+    pen = ImageDraw.Draw(ink)
+    for stroke in strokes:
+        points = [(left + box_width * x, top + box_height * y) for x, y in stroke]
+        pen.line(points, fill=255, width=width, joint="curve")
+        for x, y in points:
+            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
+    return np.asarray(ink)
+
+
+def on_paper(*layers: np.ndarray) -> np.ndarray:
+    """Black ink on white paper, the layers drawn over each other."""
+    return 255 - np.maximum.reduce(layers)
+
+
+def alone(layer: np.ndarray) -> np.ndarray:
+    """What `to_mnist` makes of one digit's ink alone on the canvas."""
+    return to_mnist(on_paper(layer))
+
+
+def alike(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two digits' pixels: 1 for the same picture."""
+    return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
+
+
+@pytest.fixture(scope="module")
+def mnist_layers(mnist) -> tuple[list[np.ndarray], str]:
+    """Five MNIST training digits (3 1 4 0 9) redrawn side by side, a brush 10 px wide, with
+    heights from 120 to 160 px on a sloping row: each digit's ink alone, and the labels."""
+    labels = "31409"
+    chosen = [int(np.flatnonzero(mnist.train_labels == int(label))[7]) for label in labels]
+    layers = []
+    for place, index in enumerate(chosen):
+        skeleton = centre_lines(mnist.train_images[index])
+        rows, cols = np.nonzero(skeleton)
+        height = 160 - 10 * place
+        scale = (height - 10) / max(np.ptp(rows), np.ptp(cols))
+        corner = (
+            np.array([60 + 12 * place, 40 + 170 * place])
+            - np.array([rows.min(), cols.min()]) * scale
+        )
+        layers.append(draw_skeleton(skeleton, CANVAS, scale, corner + 5, 10.0))
+    return layers, labels
+
+
+def test_digits_come_back_in_order_each_as_to_mnist_makes_it_alone(mnist_layers):
+    layers, labels = mnist_layers
+    digits = split_digits(on_paper(*layers))
+    assert len(digits) == len(labels)
+    for digit, layer in zip(digits, layers, strict=True):
+        assert digit.shape == (28, 28) and digit.dtype == np.uint8
+        assert np.array_equal(digit, alone(layer))
+
+
+def test_every_input_kind_splits_alike(mnist_layers):
+    layers, _ = mnist_layers
+    ink = np.maximum.reduce(layers)
+    rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
+    rgba[..., 3] = ink
+    expected = split_digits(on_paper(*layers))
+    for drawing in (
+        Image.fromarray(ink),
+        {"background": None, "layers": [rgba], "composite": None},
+    ):
+        found = split_digits(drawing)
+        assert len(found) == len(expected)
+        assert all(
+            np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(found, expected, strict=True)
+        )
+
+
+def test_one_digit_gives_a_list_of_one_equal_to_to_mnist():
+    drawing = on_paper(draw(SEVEN_CROSSED, (380, 60, 130, 180)))
+    digits = split_digits(drawing)
+    assert len(digits) == 1
+    assert np.array_equal(digits[0], to_mnist(drawing))
+
+
+def test_digits_of_several_strokes_stay_whole():
+    layers = [
+        draw(FOUR_IN_TWO, (80, 60, 130, 180)),
+        draw(SEVEN_CROSSED, (300, 70, 120, 170)),
+        draw(FIVE_FLAGGED, (510, 60, 120, 180)),
+    ]
+    digits = split_digits(on_paper(*layers))
+    assert len(digits) == 3
+    for digit, layer in zip(digits, layers, strict=True):
+        assert np.array_equal(digit, alone(layer))
+
+
+def test_a_sevens_bar_over_the_next_digit_does_not_join_them():
+    seven = draw([[(0.0, 0.0), (1.4, 0.0)], [(1.0, 0.0), (0.35, 1.0)]], (100, 60, 120, 180))
+    one = draw(ONE, (240, 90, 40, 150))
+    digits = split_digits(on_paper(seven, one))
+    assert len(digits) == 2
+    assert alike(digits[0], alone(seven)) > 0.95
+    assert np.array_equal(digits[1], alone(one))
+
+
+def test_touching_digits_are_split_where_they_join():
+    left, right = draw(ZERO, (150, 60, 150, 180)), draw(ZERO, (305, 70, 150, 170))
+    assert (left & right).any()
+    digits = split_digits(on_paper(left, right))
+    assert len(digits) == 2
+    # Where two strokes cross, a few pixels of one digit may go with the other.
+    assert alike(digits[0], alone(left)) > 0.7
+    assert alike(digits[1], alone(right)) > 0.7
+
+
+def test_thin_one_beside_a_wide_zero():
+    one, zero = draw(ONE, (200, 60, 20, 180)), draw(ZERO, (260, 60, 190, 180))
+    digits = split_digits(on_paper(one, zero))
+    assert len(digits) == 2
+    assert np.array_equal(digits[0], alone(one))
+    assert np.array_equal(digits[1], alone(zero))
+
+
+def test_a_speck_is_dropped():
+    one, zero = draw(ONE, (200, 60, 20, 180)), draw(ZERO, (300, 60, 150, 180))
+    speck = draw([[(0.5, 0.5)]], (600, 250, 0, 0), width=10)
+    with_speck, without = (
+        split_digits(on_paper(one, zero, speck)),
+        split_digits(on_paper(one, zero)),
+    )
+    assert len(with_speck) == len(without) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(with_speck, without, strict=True))
+
+
+@pytest.mark.parametrize("blank", [np.full((300, 900), 255, np.uint8), None])
+def test_a_blank_drawing_raises(blank):
+    with pytest.raises(EmptyDrawingError):
+        split_digits(blank)
+
+
+def test_more_than_max_digits_raise_an_error_saying_so():
+    ones = [draw(ONE, (30 + 60 * place, 60, 20, 180)) for place in range(MAX_DIGITS + 2)]
+    assert len(split_digits(on_paper(*ones[:MAX_DIGITS]))) == MAX_DIGITS
+    with pytest.raises(TooManyDigitsError, match=f"{MAX_DIGITS + 2} digits.*{MAX_DIGITS}"):
+        split_digits(on_paper(*ones))
+    assert issubclass(TooManyDigitsError, ValueError)
