@@ -113,6 +113,33 @@ def test_an_example_from_the_upload_tab_is_classified(page: Page) -> None:
     expect(page.locator("#neighbours img")).to_have_count(4)
 
 
+def test_a_number_is_read_as_it_is_written(page: Page) -> None:
+    page.get_by_role("tab", name="Number").click()
+    canvas = page.locator("#number-pad canvas").first
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    width = min(box["width"], 3 * box["height"])  # the 900x300 canvas, scaled to fit
+    left, top = box["x"] + (box["width"] - width) / 2, box["y"] + (box["height"] - width / 3) / 2
+
+    def stroke(points: list[tuple[float, float]]) -> None:
+        page.mouse.move(left + points[0][0] * width, top + points[0][1] * width / 3)
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in pairwise(points):
+            for step in range(1, STEPS + 1):
+                t = step / STEPS
+                x, y = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+                page.mouse.move(left + x * width, top + y * width / 3)
+        page.mouse.up()
+
+    stroke([(0.22, 0.15), (0.23, 0.85)])  # a 1 ...
+    stroke([(0.4, 0.2), (0.6, 0.2), (0.47, 0.85)])  # ... and a 7, the brush ready at once
+    expect(page.locator("#number h1")).to_have_text("17")
+    expect(page.locator("#number-digits img")).to_have_count(2)
+    page.locator("#number-pick label").nth(1).click()
+    expect(page.locator("#prediction h2")).to_have_text("7")
+    expect(page.locator("#neighbours img")).to_have_count(4)
+
+
 PHONE = {"width": 390, "height": 844}
 
 

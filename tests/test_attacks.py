@@ -189,7 +189,7 @@ def test_sketchpad_blobs_are_bounded_whatever_a_client_sends(server: Server) -> 
         )
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        request(f"{server.url}gradio_api/component_server", body, headers)
+        assert request(f"{server.url}gradio_api/component_server", body, headers)[0] == 200
     after, _ = rss_mb(server.process.pid)
     assert after - before < 64  # 120 blobs of 400 kB is 48 MB; at most 64 are kept, 26 MB
 

@@ -145,7 +145,7 @@ def component(demo: gr.Blocks, elem_id: str) -> gr.components.Component:
     return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
 
 
-def test_the_page_keeps_its_ids_and_one_public_endpoint(model: knn.DigitModel) -> None:
+def test_the_page_keeps_its_ids_and_two_public_endpoints(model: knn.DigitModel) -> None:
     demo = page.build_demo(model, notice="**Offline mode.** test", report=REPORT)
     pad = component(demo, "sketchpad")
     assert isinstance(pad, gr.Sketchpad) and pad.get_block_name() == "imageeditor"
@@ -157,11 +157,11 @@ def test_the_page_keeps_its_ids_and_one_public_endpoint(model: knn.DigitModel) -
     buttons = {b.value for b in demo.blocks.values() if isinstance(b, gr.Button)}
     assert "Classify" in buttons
     public = [f.api_name for f in demo.fns.values() if f.api_visibility == "public"]
-    assert public == ["classify"]
+    assert public == ["classify", "read_number"]
     (api,) = [f for f in demo.fns.values() if f.api_name == "classify"]
     assert [type(o) for o in api.outputs] == [gr.Label, gr.JSON]  # data, no files
     classify = [f for f in demo.fns.values() if f.concurrency_id == "classify"]
-    assert len(classify) == 4  # drawing or button, upload, Advanced, API: one shared limit
+    assert len(classify) == 7  # digit, upload, Advanced, number, pick, two APIs: one limit
     assert all(f.concurrency_limit == CONCURRENCY > 1 for f in classify)
     assert demo._queue.max_size == QUEUE_SIZE
     assert not any(b.elem_id == "notice" for b in page.build_demo(model).blocks.values())
@@ -223,3 +223,21 @@ def test_each_example_is_drawn_by_the_script_and_recognised(
         committed, np.asarray(make_examples.draw_digit(make_examples.DIGITS[digit]))
     )
     assert answers.classify(model, Image.open(path), 4, "distance").label[str(digit)] > 0.5
+
+
+def test_a_written_number_is_read_digit_by_digit(model: knn.DigitModel) -> None:
+    four_two = sketch(
+        [(120, 60), (60, 250), (200, 250)],
+        [(170, 120), (170, 340)],
+        [(300, 110), (340, 60), (420, 80), (420, 160), (290, 330), (450, 330)],
+        side=600,
+    )
+    read = answers.read_number(model, four_two)
+    assert read.text == "# 42" and read.choices == ["1: 4", "2: 2"]
+    assert len(read.digits) == 2 and len(img_sources(read.digits_html)) == 2
+    np.testing.assert_array_equal(read.digits[0], preprocessing.split_digits(four_two)[0])
+    text, details = answers.read_number_for_api(model, four_two)
+    assert text == "42" and [d["label"] for d in details["digits"]] == [4, 2]
+    assert all(sum(d["probabilities"]) == pytest.approx(1) for d in details["digits"])
+    assert answers.read_number(model, sketch()).text.startswith("✏️")
+    assert answers.read_number_for_api(model, sketch()) == ("", {"hint": preprocessing.ink.NO_INK})

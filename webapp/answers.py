@@ -7,7 +7,8 @@ cannot be read is a short :class:`gradio.Error` that names no server path.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import gradio as gr
 import numpy as np
@@ -17,6 +18,8 @@ import preprocessing
 from webapp import view
 from webapp.images import png_data_url
 from webapp.inputs import ImageRefused
+
+T = TypeVar("T")
 
 
 def classify(model: knn.DigitModel, drawing: Any, k: float, weights: str) -> view.View:
@@ -56,13 +59,45 @@ def classify_for_api(
     return view.probabilities(result), details
 
 
+def read_number(model: knn.DigitModel, drawing: Any) -> view.NumberView:
+    """The Number tab's view of a drawn number, each digit read on its own."""
+    try:
+        digits = split(drawing)
+    except preprocessing.EmptyDrawingError:
+        return view.number_hint()
+    return view.show_number(digits, model.predict_proba(np.stack(digits)))
+
+
+def read_number_for_api(model: knn.DigitModel, image: Any) -> tuple[str, dict[str, Any]]:
+    """The API's answer for a number: its text, and the details (see ``view.number_answer``).
+
+    A blank image gives an empty text and ``{"hint": ...}``.
+    """
+    try:
+        digits = split(image)
+    except preprocessing.EmptyDrawingError as err:
+        return "", {"hint": str(err)}
+    details = view.number_answer(model.predict_proba(np.stack(digits)))
+    return details["text"], details
+
+
+def split(drawing: Any) -> list[np.ndarray]:
+    """``split_digits`` of a drawing, with unreadable input as a short ``gr.Error``."""
+    return guarded(preprocessing.split_digits, drawing)
+
+
 def read(drawing: Any) -> np.ndarray:
-    """``to_mnist`` of a drawing; input it cannot read becomes a short ``gr.Error``.
+    """``to_mnist`` of a drawing, with unreadable input as a short ``gr.Error``."""
+    return guarded(preprocessing.to_mnist, drawing)
+
+
+def guarded(make: Callable[[Any], T], drawing: Any) -> T:
+    """``make(drawing)``; input it cannot read becomes a short ``gr.Error`` naming no path.
 
     A blank drawing raises ``preprocessing.EmptyDrawingError`` for the caller to turn into a hint.
     """
     try:
-        return preprocessing.to_mnist(drawing)
+        return make(drawing)
     except preprocessing.EmptyDrawingError:
         raise
     except (ValueError, TypeError) as err:

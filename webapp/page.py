@@ -20,6 +20,7 @@ from webapp.settings import (
     CANVAS_SIDE,
     CONCURRENCY,
     FILE_LIFETIME,
+    NUMBER_CANVAS,
     PREVIEW_SCALE,
     QUEUE_SIZE,
 )
@@ -31,14 +32,19 @@ INTRO = (
     "sees, how sure it is, and which training digits voted."
 )
 
-#: Gradio opens the sketchpad, and leaves it after "Clear canvas", with no tool selected:
-#: select the brush (the first tool) so that the first touch draws.
+#: Gradio opens a sketchpad, and leaves it after "Clear canvas", with no tool selected: select
+#: the brush (the first tool) of each pad so that the first touch draws. A pad in a hidden tab
+#: is drawn when its tab opens, so the selection is tried again for a while.
 SELECT_BRUSH = """
 () => {
+  const done = new Set();
+  let tries = 0;
   const select = () => {
-    const brush = document.querySelector("#sketchpad .toolbar-wrap button");
-    if (brush) brush.click();
-    else setTimeout(select, 100);
+    for (const id of ["sketchpad", "number-pad"]) {
+      const brush = document.querySelector(`#${id} .toolbar-wrap button`);
+      if (brush && !done.has(id)) { brush.click(); done.add(id); }
+    }
+    if (done.size < 2 && tries++ < 600) setTimeout(select, 100);
   };
   select();
 }
@@ -53,6 +59,8 @@ CSS = f"""
 #notice {{ border: 1px solid #d97706; border-radius: 8px; padding: 0 12px; background: #fef3c7; }}
 #sketchpad {{ max-width: 100%; }}
 #draw-column {{ min-width: min({CANVAS_SIDE + 60}px, 100%); }}
+#number-pad {{ max-width: 100%; }}
+#number h1 {{ font-size: 3em; letter-spacing: 0.1em; margin: 0; }}
 """
 
 
@@ -65,6 +73,7 @@ def build_demo(
         if notice:
             gr.Markdown(notice, elem_id="notice")
         digit = gr.State(None)
+        read_digits = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(elem_id="draw-column"):
                 with gr.Tab("Draw"):
@@ -82,6 +91,25 @@ def build_demo(
                         height=CANVAS_SIDE + 120,
                     )
                     classify_button = gr.Button("Classify", variant="primary")
+                with gr.Tab("Number"):
+                    number_pad = drawing_pad(
+                        label="Your number",
+                        elem_id="number-pad",
+                        canvas_size=NUMBER_CANVAS,
+                        fixed_canvas=True,
+                        brush=gr.Brush(
+                            default_size=BRUSH_SIZE, colors=["#000000"], color_mode="fixed"
+                        ),
+                        layers=False,
+                        transforms=(),
+                        buttons=[],
+                        height=NUMBER_CANVAS[1] + 120,
+                    )
+                    number = gr.Markdown(view.number_hint().text, elem_id="number")
+                    number_digits = gr.HTML(elem_id="number-digits")
+                    picked = gr.Radio(
+                        [], label="Show a digit's voters", elem_id="number-pick", visible=False
+                    )
                 with gr.Tab("Upload"):
                     upload = image_file(
                         label="A photo or scan of one digit on paper",
@@ -121,6 +149,8 @@ def build_demo(
         api_images = gr.Checkbox(False, visible=False, label="images")
         api_label = gr.Label(visible=False)
         api_details = gr.JSON(visible=False)
+        api_number_image = image_file(visible=False)
+        api_number_text = gr.Textbox(visible=False)
 
         def shown(answer: view.View) -> dict[gr.components.Component, Any]:
             return {
@@ -140,6 +170,25 @@ def build_demo(
         def on_api(image: Any, k: float, weights: str, images: bool) -> tuple:
             return answers.classify_for_api(model, image, k, weights, images)
 
+        def on_number(drawing: Any) -> dict:
+            read = answers.read_number(model, drawing)
+            choices = read.choices
+            return {
+                number: read.text,
+                number_digits: read.digits_html,
+                picked: gr.Radio(choices=choices, value=None, visible=bool(choices)),
+                read_digits: read.digits,
+            }
+
+        def on_pick(choice: str | None, digits: list, k: float, weights: str) -> dict:
+            if not choice:
+                return {}
+            position = int(choice.split(":", 1)[0]) - 1
+            return shown(answers.reclassify(model, digits[position], k, weights))
+
+        def on_number_api(image: Any) -> tuple:
+            return answers.read_number_for_api(model, image)
+
         outputs = [prediction, votes, preview, neighbours, digit]
         limits = {"concurrency_limit": CONCURRENCY, "concurrency_id": "classify"}
         page = {**limits, "api_visibility": "private", "show_progress": "hidden"}
@@ -153,6 +202,9 @@ def build_demo(
         )
         upload.change(on_drawing, [upload, k, weights], outputs, **page)
         gr.on([k.change, weights.change], on_options, [digit, k, weights], outputs, **page)
+        number_outputs = [number, number_digits, picked, read_digits]
+        number_pad.change(on_number, number_pad, number_outputs, trigger_mode="always_last", **page)
+        picked.input(on_pick, [picked, read_digits, k, weights], outputs, **page)
         api_image.upload(
             on_api,
             [api_image, k, weights, api_images],
@@ -160,6 +212,14 @@ def build_demo(
             api_name="classify",
             **limits,
         )
+        api_number_image.upload(
+            on_number_api,
+            api_number_image,
+            [api_number_text, api_details],
+            api_name="read_number",
+            **limits,
+        )
         demo.load(None, js=SELECT_BRUSH)
-        sketchpad.clear(None, js=SELECT_BRUSH)
+        for pad in (sketchpad, number_pad):
+            pad.clear(None, js=SELECT_BRUSH)
     return demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)

@@ -18,6 +18,7 @@ AUTH_ENV = "APP_AUTH"  # USER:PASSWORD from the environment keeps the password o
 # The page
 CANVAS_SIDE = 400  # pixels, the sketchpad's canvas and its size on the page
 BRUSH_SIZE = 12  # pixels; strokes about as thick, relative to the digit, as MNIST's
+NUMBER_CANVAS = (900, 300)  # pixels: room for about eight digits written side by side
 PREVIEW_SCALE = 10  # the 28x28 model input is shown 280x280, pixels kept square by CSS
 THUMBNAIL_SCALE = 4  # neighbours are shown 112x112
 

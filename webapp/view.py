@@ -18,6 +18,7 @@ from webapp.images import png_data_url
 from webapp.settings import PREVIEW_SCALE, THUMBNAIL_SCALE
 
 START_HINT = "Draw a digit on the canvas: the prediction follows your pen."
+NUMBER_HINT = "Write a number, digit after digit: it is read as you write."
 OFFLINE_NOTICE = (
     "**Offline mode.** MNIST was not found, so this demo runs on scikit-learn's 1,797 bundled "
     "8x8 digits, upscaled to 28x28: expect rougher answers. To use MNIST, start the app once "
@@ -35,6 +36,49 @@ class View:
     preview: str  # HTML: the 28x28 digit the model was given, enlarged
     neighbours: str  # HTML: the voters, nearest first, with label, distance and share
     digit: np.ndarray | None  # uint8 (28, 28), kept so that Advanced can ask again
+
+
+@dataclass(frozen=True)
+class NumberView:
+    """Everything the Number tab shows for one drawn number."""
+
+    text: str  # Markdown: the number read, large, or a hint
+    digits_html: str  # HTML: each digit as the model saw it, its label and its probability
+    choices: list[str]  # one entry per digit, to pick the digit whose voters are shown
+    digits: list[np.ndarray]  # uint8 (28, 28) each, kept for the pick
+
+
+def show_number(digits: list[np.ndarray], probabilities: np.ndarray) -> NumberView:
+    """The Number tab's view of ``digits``, left to right, with their (n, 10) probabilities."""
+    labels = probabilities.argmax(axis=1)
+    cards = "".join(
+        f'<figure class="number-digit">{picture(digit, THUMBNAIL_SCALE, f"digit {i + 1}")}'
+        f"<figcaption><b>{label}</b> · {p[label]:.0%}</figcaption></figure>"
+        for i, (digit, label, p) in enumerate(zip(digits, labels, probabilities, strict=True))
+    )
+    return NumberView(
+        text=f"# {''.join(map(str, labels))}",
+        digits_html=f'<div class="neighbours">{cards}</div>',
+        choices=[f"{i + 1}: {label}" for i, label in enumerate(labels)],
+        digits=digits,
+    )
+
+
+def number_hint(message: str = NUMBER_HINT) -> NumberView:
+    """Nothing to read: ``message`` where the number goes."""
+    return NumberView(text=f"✏️ {message}", digits_html="", choices=[], digits=[])
+
+
+def number_answer(probabilities: np.ndarray) -> dict[str, Any]:
+    """The number as JSON for programs: its text and, per digit, the label and probabilities."""
+    labels = probabilities.argmax(axis=1)
+    return {
+        "text": "".join(map(str, labels)),
+        "digits": [
+            {"label": int(label), "probabilities": [float(x) for x in p]}
+            for label, p in zip(labels, probabilities, strict=True)
+        ],
+    }
 
 
 def show(result: knn.Classification, digit: np.ndarray) -> View:
