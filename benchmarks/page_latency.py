@@ -16,29 +16,18 @@ import argparse
 import sys
 import tempfile
 import time
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
+from webapp import chromium
 from webapp.launcher import serving
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STROKES = {
     "7": [(0.25, 0.2), (0.72, 0.2), (0.42, 0.85)],
     "1": [(0.5, 0.15), (0.52, 0.85)],
     "4": [(0.6, 0.85), (0.6, 0.15), (0.25, 0.6), (0.75, 0.6)],
 }
-STEPS = 6  # mouse moves per straight segment
 QUIET_MS = 1000  # the outputs count as settled after this long without a change
 
 WATCH = """
@@ -63,8 +52,9 @@ def serve_baseline(port: int) -> None:
     import gradio as gr
     from PIL import Image
 
+    from webapp.inputs import pad_options
     from webapp.page import SELECT_BRUSH
-    from webapp.settings import BRUSH_SIZE, CANVAS_SIDE
+    from webapp.settings import CANVAS_SIDE
 
     label = {str(d): 0.1 for d in range(10)}
     image = Image.new("L", (28, 28))
@@ -74,16 +64,7 @@ def serve_baseline(port: int) -> None:
 
     with gr.Blocks() as demo:
         with gr.Row():
-            sketchpad = gr.Sketchpad(
-                elem_id="sketchpad",
-                canvas_size=(CANVAS_SIDE, CANVAS_SIDE),
-                fixed_canvas=True,
-                brush=gr.Brush(default_size=BRUSH_SIZE, colors=["#000000"], color_mode="fixed"),
-                layers=False,
-                transforms=(),
-                buttons=[],
-                height=CANVAS_SIDE + 120,
-            )
+            sketchpad = gr.Sketchpad(elem_id="sketchpad", **pad_options((CANVAS_SIDE, CANVAS_SIDE)))
             with gr.Column():
                 outputs = [gr.Label(elem_id="prediction"), gr.Image(elem_id="preview")]
         sketchpad.change(
@@ -92,20 +73,6 @@ def serve_baseline(port: int) -> None:
         demo.load(None, js=SELECT_BRUSH)
         sketchpad.clear(None, js=SELECT_BRUSH)
     demo.queue().launch(server_port=port)
-
-
-def draw(page, points: list[tuple[float, float]]) -> None:
-    box = page.locator("#sketchpad canvas").first.bounding_box()
-    side = min(box["width"], box["height"], 400)
-    left = box["x"] + (box["width"] - side) / 2
-    top = box["y"] + (box["height"] - side) / 2
-    page.mouse.move(left + points[0][0] * side, top + points[0][1] * side)
-    page.mouse.down()
-    for (x0, y0), (x1, y1) in pairwise(points):
-        for step in range(1, STEPS + 1):
-            t = step / STEPS
-            page.mouse.move(left + (x0 + (x1 - x0) * t) * side, top + (y0 + (y1 - y0) * t) * side)
-    page.mouse.up()
 
 
 def settle(page, timeout: float = 60) -> float:
@@ -154,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         serving(baseline_args, logs / "baseline.log") as baseline,
         sync_playwright() as playwright,
     ):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = chromium.launch(playwright)
         pages = {}
         for name, server in (("baseline", baseline), ("ours", ours)):
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -167,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.drawings + 2):  # the first two of each page warm up
             strokes = list(STROKES.values())[i % len(STROKES)]
             for name, page in pages.items():
-                draw(page, strokes)
+                chromium.draw(page, strokes)
                 ms = settle(page)
                 if i >= 2:
                     times[name].append(ms)

@@ -7,29 +7,19 @@ Uses Debian's ``chromium`` (``/usr/bin/chromium``) through Playwright. Saves the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from webapp import chromium
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 60_000  # a shared 2-core machine can be slow to render and answer
 
 SEVEN = [(0.25, 0.2), (0.72, 0.2), (0.42, 0.85)]
 ONE = [(0.5, 0.15), (0.52, 0.85)]
 
-STEPS = 6  # mouse moves per straight segment; each move redraws the canvas, slow without a GPU
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -39,7 +29,7 @@ def page(app_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
     """The app's page in a fresh browser; a screenshot is saved if the test fails."""
     failures = request.session.testsfailed
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = chromium.launch(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1100})
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(app_url)
@@ -51,24 +41,8 @@ def page(app_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
         browser.close()
 
 
-def draw(page: Page, points: list[tuple[float, float]]) -> None:
-    """One stroke through ``points`` (fractions of the canvas), with many small mouse moves."""
-    box = page.locator("#sketchpad canvas").first.bounding_box()
-    assert box is not None
-    side = min(box["width"], box["height"], 400)
-    left = box["x"] + (box["width"] - side) / 2
-    top = box["y"] + (box["height"] - side) / 2
-    page.mouse.move(left + points[0][0] * side, top + points[0][1] * side)
-    page.mouse.down()
-    for (x0, y0), (x1, y1) in pairwise(points):
-        for step in range(1, STEPS + 1):
-            t = step / STEPS
-            page.mouse.move(left + (x0 + (x1 - x0) * t) * side, top + (y0 + (y1 - y0) * t) * side)
-    page.mouse.up()
-
-
 def test_drawing_a_seven_shows_it_with_neighbours(page: Page) -> None:
-    draw(page, SEVEN)
+    chromium.draw(page, SEVEN)
     expect(page.locator("#prediction h2")).to_have_text("7")
     expect(page.locator("#neighbours img")).to_have_count(4)
     expect(page.locator("#neighbours figcaption").first).to_contain_text("vote")
@@ -81,16 +55,16 @@ def test_drawing_a_seven_shows_it_with_neighbours(page: Page) -> None:
 
 
 def test_clearing_the_canvas_gives_the_hint_and_a_new_digit_follows(page: Page) -> None:
-    draw(page, SEVEN)
+    chromium.draw(page, SEVEN)
     expect(page.locator("#prediction h2")).to_have_text("7")
     page.locator("#sketchpad button[aria-label='Clear canvas']").click()
     expect(page.locator("#votes")).to_contain_text("draw a digit", ignore_case=True)
-    draw(page, ONE)
+    chromium.draw(page, ONE)
     expect(page.locator("#prediction h2")).to_have_text("1")
 
 
 def test_advanced_k_applies_at_once(page: Page) -> None:
-    draw(page, ONE)
+    chromium.draw(page, ONE)
     expect(page.locator("#neighbours img")).to_have_count(4)
     page.get_by_text("Advanced").click()
     slider = page.locator("input[type=range]").first
@@ -115,24 +89,10 @@ def test_an_example_from_the_upload_tab_is_classified(page: Page) -> None:
 
 def test_a_number_is_read_as_it_is_written(page: Page) -> None:
     page.get_by_role("tab", name="Number").click()
-    canvas = page.locator("#number-pad canvas").first
-    expect(canvas).to_be_visible()
-    box = canvas.bounding_box()
-    width = min(box["width"], 3 * box["height"])  # the 900x300 canvas, scaled to fit
-    left, top = box["x"] + (box["width"] - width) / 2, box["y"] + (box["height"] - width / 3) / 2
-
-    def stroke(points: list[tuple[float, float]]) -> None:
-        page.mouse.move(left + points[0][0] * width, top + points[0][1] * width / 3)
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in pairwise(points):
-            for step in range(1, STEPS + 1):
-                t = step / STEPS
-                x, y = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
-                page.mouse.move(left + x * width, top + y * width / 3)
-        page.mouse.up()
-
-    stroke([(0.22, 0.15), (0.23, 0.85)])  # a 1 ...
-    stroke([(0.4, 0.2), (0.6, 0.2), (0.47, 0.85)])  # ... and a 7, the brush ready at once
+    expect(page.locator("#number-pad canvas").first).to_be_visible()
+    area = {"pad": "number-pad", "aspect": 3.0, "widest": 10_000}  # the 900x300 canvas, scaled
+    chromium.draw(page, [(0.22, 0.15), (0.23, 0.85)], **area)  # a 1 ...
+    chromium.draw(page, [(0.4, 0.2), (0.6, 0.2), (0.47, 0.85)], **area)  # ... a 7, brush ready
     expect(page.locator("#number h1")).to_have_text("17")
     expect(page.locator("#number-digits img")).to_have_count(2)
     page.locator("#number-pick label").nth(1).click()
@@ -143,30 +103,9 @@ def test_a_number_is_read_as_it_is_written(page: Page) -> None:
 PHONE = {"width": 390, "height": 844}
 
 
-def touch_stroke(page: Page, points: list[tuple[float, float]]) -> None:
-    """One finger stroke through ``points`` (fractions of the canvas), as a phone sends it."""
-    box = page.locator("#sketchpad canvas").first.bounding_box()
-    assert box is not None
-    side = min(box["width"], box["height"])
-    left = box["x"] + (box["width"] - side) / 2
-    top = box["y"] + (box["height"] - side) / 2
-    cdp = page.context.new_cdp_session(page)
-
-    def touch(kind: str, x: float, y: float) -> None:
-        at = [{"x": left + x * side, "y": top + y * side}] if kind != "touchEnd" else []
-        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": at})
-
-    touch("touchStart", *points[0])
-    for (x0, y0), (x1, y1) in pairwise(points):
-        for step in range(1, STEPS + 1):
-            t = step / STEPS
-            touch("touchMove", x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
-    touch("touchEnd", *points[-1])
-
-
 def test_a_phone_draws_with_a_finger_and_fits_the_screen(app_url: str) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = chromium.launch(playwright)
         context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
@@ -179,7 +118,7 @@ def test_a_phone_draws_with_a_finger_and_fits_the_screen(app_url: str) -> None:
             canvas_top = canvas.bounding_box()["y"]
             assert canvas_top < page.locator("#prediction").bounding_box()["y"]
             assert canvas_top < PHONE["height"]
-            touch_stroke(page, SEVEN)
+            chromium.touch(page, SEVEN)
             expect(page.locator("#prediction h2")).to_have_text("7")
             expect(page.locator("#neighbours img")).to_have_count(4)
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -29,7 +29,7 @@ from gradio.data_classes import FileData
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from webapp.settings import MAX_PIXELS, MAX_UPLOAD_BYTES
+from webapp.settings import BRUSH_SIZE, MAX_PIXELS, MAX_UPLOAD_BYTES
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 NOT_AN_IMAGE = "That file isn't an image this app can read: PNG, JPEG, WebP, GIF, BMP or TIFF."
@@ -130,6 +130,19 @@ class PendingDrawings:
 
     def __len__(self) -> int:
         return len(self._drawings)
+
+
+def pad_options(canvas_size: tuple[int, int]) -> dict[str, Any]:
+    """A sketchpad for drawing digits: a fixed canvas, a black pen, no layers or transforms."""
+    return {
+        "canvas_size": canvas_size,
+        "fixed_canvas": True,
+        "brush": gr.Brush(default_size=BRUSH_SIZE, colors=["#000000"], color_mode="fixed"),
+        "layers": False,
+        "transforms": (),
+        "buttons": [],
+        "height": canvas_size[1] + 120,
+    }
 
 
 def drawing_pad(**options: Any) -> gr.Sketchpad:

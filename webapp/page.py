@@ -14,9 +14,8 @@ import knn
 from knn.engine import WEIGHTS
 from knn.params import MAX_NEIGHBOURS
 from webapp import answers, view
-from webapp.inputs import drawing_pad, image_file
+from webapp.inputs import drawing_pad, image_file, pad_options
 from webapp.settings import (
-    BRUSH_SIZE,
     CANVAS_SIDE,
     CONCURRENCY,
     FILE_LIFETIME,
@@ -80,30 +79,12 @@ def build_demo(
                     sketchpad = drawing_pad(
                         label="Your digit",
                         elem_id="sketchpad",
-                        canvas_size=(CANVAS_SIDE, CANVAS_SIDE),
-                        fixed_canvas=True,
-                        brush=gr.Brush(
-                            default_size=BRUSH_SIZE, colors=["#000000"], color_mode="fixed"
-                        ),
-                        layers=False,
-                        transforms=(),
-                        buttons=[],
-                        height=CANVAS_SIDE + 120,
+                        **pad_options((CANVAS_SIDE, CANVAS_SIDE)),
                     )
                     classify_button = gr.Button("Classify", variant="primary")
                 with gr.Tab("Number"):
                     number_pad = drawing_pad(
-                        label="Your number",
-                        elem_id="number-pad",
-                        canvas_size=NUMBER_CANVAS,
-                        fixed_canvas=True,
-                        brush=gr.Brush(
-                            default_size=BRUSH_SIZE, colors=["#000000"], color_mode="fixed"
-                        ),
-                        layers=False,
-                        transforms=(),
-                        buttons=[],
-                        height=NUMBER_CANVAS[1] + 120,
+                        label="Your number", elem_id="number-pad", **pad_options(NUMBER_CANVAS)
                     )
                     number = gr.Markdown(view.number_hint().text, elem_id="number")
                     number_digits = gr.HTML(elem_id="number-digits")
