@@ -125,6 +125,23 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     return np.frombuffer(raw, dtype=_IDX_DTYPES[dtype_code], offset=header).reshape(shape)
 
 
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The IDX encoding of a uint8 array of 1 (labels) or 3 (images) dimensions."""
+    array = np.ascontiguousarray(array)
+    if array.dtype != np.uint8 or array.ndim not in (1, 3):
+        raise ValueError(
+            f"IDX files hold uint8 arrays of 1 or 3 dimensions, got {array.dtype} {array.shape}"
+        )
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Write ``array`` as a gzip IDX file, atomically (readable back by :func:`read_idx`)."""
+    with atomic_write(path) as f:
+        f.write(gzip.compress(idx_bytes(array), mtime=0))
+
+
 def find_mnist(data_dir: str | os.PathLike[str] | None = None, download: bool = True) -> Path:
     """The folder holding all four MNIST files, searched in the order this module describes."""
     for source, folder in (("data_dir", data_dir), ("MNIST_DIR", os.environ.get("MNIST_DIR"))):
@@ -265,8 +282,10 @@ __all__ = [
     "download_mnist",
     "file_checksums",
     "find_mnist",
+    "idx_bytes",
     "load_mnist",
     "mnist_files",
     "parse_idx",
     "read_idx",
+    "write_idx",
 ]

@@ -9,6 +9,7 @@ their order do not depend on float32 rounding and ties are broken the same way e
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -153,41 +154,56 @@ class KNNClassifier:
         return max(1, int(self.max_chunk_bytes) // (_BYTES_PER_PAIR * self.n_samples_fit_))
 
 
-def vote_weights(distances: np.ndarray, weights: str) -> np.ndarray:
-    """Each neighbour's share of its query's vote: float64 (n_queries, k), rows summing to 1.
+def vote_weights(
+    distances: np.ndarray, weights: str, prior_distance: float = math.inf
+) -> np.ndarray:
+    """Each neighbour's share of its query's vote: float64 (n_queries, k).
 
     distances : float array (n_queries, k). ``"uniform"``: 1 / k each. ``"distance"``: shares
-    proportional to 1 / distance; neighbours at distance 0 share all of it, as in scikit-learn.
+    proportional to 1 / distance, with a prior that votes like one more neighbour at
+    ``prior_distance``, its vote spread evenly over the classes by :func:`tally`; so a row sums
+    to 1 minus the prior's share, which grows as the neighbours get farther (``inf``: no prior,
+    rows sum to 1). Neighbours at distance 0 share all of it, as in scikit-learn.
     """
     _check_weights(weights)
     if weights == "uniform":
         w = np.ones(distances.shape)
-    else:
-        with np.errstate(divide="ignore"):
-            w = 1.0 / np.asarray(distances, dtype=np.float64)
-        exact = np.isinf(w).any(axis=1)
-        w[exact] = np.isinf(w[exact])  # exact matches take all the weight
-    return w / w.sum(axis=1, keepdims=True)
+        return w / w.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        w = 1.0 / np.asarray(distances, dtype=np.float64)
+    exact = np.isinf(w).any(axis=1)
+    w[exact] = np.isinf(w[exact])  # exact matches take all the weight
+    prior = np.where(exact, 0.0, 1.0 / prior_distance)[:, None]
+    return w / (w.sum(axis=1, keepdims=True) + prior)
 
 
 def tally(neighbour_classes: np.ndarray, shares: np.ndarray, n_classes: int) -> np.ndarray:
     """Add up the neighbours' shares per class: float64 (n_queries, n_classes).
 
-    neighbour_classes : int array (n_queries, k) of class indices; shares : float (n_queries, k).
+    neighbour_classes : int array (n_queries, k) of class indices; shares : float (n_queries, k)
+    as :func:`vote_weights` gives them. What the neighbours leave of a row's vote (the prior's
+    share) is spread evenly over the classes; a row without neighbours stays zero.
     """
     proba = np.zeros((len(shares), n_classes))
     rows = np.arange(len(shares))
     for column in range(shares.shape[1]):
         proba[rows, neighbour_classes[:, column]] += shares[:, column]
+    if shares.shape[1]:
+        proba += np.clip(1.0 - shares.sum(axis=1, keepdims=True), 0.0, None) / n_classes
     return proba
 
 
 def vote(
-    neighbour_classes: np.ndarray, distances: np.ndarray, weights: str, n_classes: int
+    neighbour_classes: np.ndarray,
+    distances: np.ndarray,
+    weights: str,
+    n_classes: int,
+    prior_distance: float = math.inf,
 ) -> np.ndarray:
     """Class probabilities float64 (n_queries, n_classes) from the neighbours' votes; rows sum
-    to 1. neighbour_classes : int (n_queries, k) class indices; distances : (n_queries, k)."""
-    return tally(neighbour_classes, vote_weights(distances, weights), n_classes)
+    to 1. neighbour_classes : int (n_queries, k) class indices; distances : (n_queries, k);
+    ``prior_distance`` as in :func:`vote_weights`."""
+    return tally(neighbour_classes, vote_weights(distances, weights, prior_distance), n_classes)
 
 
 def _search(

@@ -15,8 +15,16 @@ from typing import Any
 import numpy as np
 
 from knn.cache import load_or_build
-from knn.data import file_checksums, find_mnist, load_mnist, mnist_files
+from knn.data import (
+    MNISTFormatError,
+    file_checksums,
+    find_mnist,
+    load_mnist,
+    mnist_files,
+    read_idx,
+)
 from knn.engine import KNNClassifier, tally, vote_weights
+from knn.extra import ExtraExamples, merge
 from knn.features import FEATURE_VERSION, extract_features
 from knn.params import SHORTLIST_COMPONENTS, ModelParams
 from knn.projection import PrincipalComponents
@@ -26,25 +34,47 @@ from knn.storage import default_cache_dir
 IMAGE_SHAPE = (28, 28)
 
 
+#: Where a neighbour comes from: the model's training set (MNIST, or the offline fallback's
+#: digits), examples reviewed and served to everyone (``load_model(extra_examples=...)``), or the
+#: visitor's own corrections (``DigitModel.with_examples``).
+SOURCES = ("training", "shared", "yours")
+
+
 @dataclass(frozen=True)
 class Neighbour:
-    """A training image that voted: its index in the training set, label, distance, its share
-    of the vote (the shares of a classification's neighbours sum to 1) and its 28x28 image."""
+    """A digit that voted: its index (in the training set for source "training", else in the
+    order its examples were added), label, distance, its share of the vote, its 28x28 image and
+    its source (one of :data:`SOURCES`).
+
+    The shares of a classification's neighbours sum to 1 minus ``Classification.prior_share``."""
 
     index: int
     label: int
     distance: float
     weight: float
     image: np.ndarray
+    source: str = "training"
 
 
 @dataclass(frozen=True)
 class Classification:
-    """The answer for one image: label, 10 probabilities (sum 1), neighbours nearest first."""
+    """The answer for one image: label, 10 probabilities (sum 1), neighbours nearest first.
+
+    prior_share: the part of the vote no neighbour holds, spread evenly over the ten digits
+        (each probability is its neighbours' shares plus prior_share / 10).
+    strangeness: the distance to the nearest neighbour divided by the model's
+        ``digit_threshold``: 1.0 is as far as the farthest 1% of held-out training digits are
+        from theirs; around 0.65 is typical of a digit, 2 is twice the threshold.
+    is_digit: ``strangeness <= 1``: the drawing is as near to some training digit as 99% of
+        held-out training digits are. When False the label is still the vote's answer.
+    """
 
     label: int
     probabilities: np.ndarray
     neighbours: tuple[Neighbour, ...]
+    prior_share: float = 0.0
+    strangeness: float = 0.0
+    is_digit: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,7 +127,11 @@ class DigitModel:
     """
 
     def __init__(
-        self, index: TrainingIndex, dataset: str, params: ModelParams | None = None
+        self,
+        index: TrainingIndex,
+        dataset: str,
+        params: ModelParams | None = None,
+        extra: ExtraExamples | None = None,
     ) -> None:
         params = params or ModelParams()
         if params.n_neighbors > len(index.labels):
@@ -107,6 +141,7 @@ class DigitModel:
         self.index = index
         self.dataset = dataset
         self.params = params
+        self.extra = extra  # examples added to the neighbours (with_examples), or None
 
     @classmethod
     def from_images(
@@ -130,7 +165,25 @@ class DigitModel:
         Cheap, and leaves this model untouched, so concurrent requests can each use their own k.
         Unknown names raise ``TypeError``, bad values ``ValueError``.
         """
-        return DigitModel(self.index, self.dataset, replace(self.params, **changes))
+        return DigitModel(self.index, self.dataset, replace(self.params, **changes), self.extra)
+
+    def with_examples(
+        self, images: np.ndarray, labels: np.ndarray, source: str = "yours"
+    ) -> DigitModel:
+        """A model whose neighbours also include these examples; this one is left untouched.
+
+        images : uint8 (m, 28, 28), 0 paper, 255 ink; labels : int (m,) in 0..9; source :
+        "yours" (a visitor's corrections, ranked and weighed as if ``example_distance_scale``
+        of their distance away) or "shared" (reviewed examples, counted as training digits).
+        The training arrays are shared, not copied; a model's examples are added after any it
+        already has. Building one takes a few milliseconds for 100 examples.
+        """
+        if source not in SOURCES[1:]:
+            raise ValueError(f"source must be one of {SOURCES[1:]}, got {source!r}")
+        images = _check_images(images)
+        added = ExtraExamples.build(images, labels, source, self.index.projection)
+        extra = added if self.extra is None else self.extra.joined(added)
+        return DigitModel(self.index, self.dataset, self.params, extra)
 
     def describe(self) -> str:
         """The features and the distance, in a few words."""
@@ -150,35 +203,83 @@ class DigitModel:
         if image.shape != IMAGE_SHAPE:
             raise ValueError(f"classify takes one image of shape {IMAGE_SHAPE}, got {image.shape}")
         distances, indices = self.kneighbors(image[None])
-        shares = vote_weights(distances, self.params.weights)
-        probabilities = tally(self.labels[indices], shares, n_classes=10)[0]
+        shares = self._shares(distances, indices)
+        probabilities = tally(self._labels_of(indices), shares, n_classes=10)[0]
         neighbours = tuple(
-            Neighbour(int(i), int(self.labels[i]), float(d), float(w), self.images[i])
-            for d, i, w in zip(distances[0], indices[0], shares[0], strict=True)
+            Neighbour(i, int(label), float(d), float(w), image, source)
+            for d, w, (i, label, image, source) in zip(
+                distances[0], shares[0], map(self._describe, indices[0]), strict=True
+            )
         )
-        return Classification(int(probabilities.argmax()), probabilities, neighbours)
+        strangeness = float(distances[0, 0]) / self.params.digit_threshold
+        return Classification(
+            int(probabilities.argmax()),
+            probabilities,
+            neighbours,
+            prior_share=float(max(0.0, 1.0 - shares[0].sum())),
+            strangeness=strangeness,
+            is_digit=strangeness <= 1.0,
+        )
 
     def kneighbors(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distances float64 (n, k) and training indices (n, k) of the voters, nearest first."""
         params = self.params
         queries = extract_features(_check_images(images))
         if params.rerank is None:
-            return self.index.euclidean.kneighbors(queries, params.n_neighbors)
-        shortlist = min(max(params.shortlist, params.n_neighbors), len(self.labels))
-        candidates = self.index.shortlister.kneighbors(
-            self.index.projection.transform(queries), shortlist, return_distance=False
+            found = self.index.euclidean.kneighbors(queries, params.n_neighbors)
+        else:
+            shortlist = min(max(params.shortlist, params.n_neighbors), len(self.labels))
+            candidates = self.index.shortlister.kneighbors(
+                self.index.projection.transform(queries), shortlist, return_distance=False
+            )
+            found = rerank_idm(
+                queries.reshape(-1, *IMAGE_SHAPE),
+                self.index.features.reshape(-1, *IMAGE_SHAPE),
+                candidates,
+                params.n_neighbors,
+                params.window,
+            )
+        if self.extra is None:
+            return found
+        projected = self.index.projection.transform(queries) if params.rerank else None
+        extra = self.extra.kneighbors(
+            queries, projected, params.n_neighbors, params.rerank, params.shortlist, params.window
         )
-        return rerank_idm(
-            queries.reshape(-1, *IMAGE_SHAPE),
-            self.index.features.reshape(-1, *IMAGE_SHAPE),
-            candidates,
-            params.n_neighbors,
-            params.window,
-        )
+        scale = self.extra.scale(params.example_distance_scale)
+        return merge(found, extra, len(self.labels), scale, params.n_neighbors)
 
     def _vote(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        shares = vote_weights(distances, self.params.weights)
-        return tally(self.labels[indices], shares, n_classes=10)
+        return tally(self._labels_of(indices), self._shares(distances, indices), n_classes=10)
+
+    def _shares(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """Each voter's share of the vote, a visitor's own examples at their scaled distance."""
+        if self.extra is not None:
+            scale = self.extra.scale(self.params.example_distance_scale)
+            extra = indices >= len(self.labels)
+            distances = np.where(
+                extra, distances * scale[np.where(extra, indices - len(self.labels), 0)], distances
+            )
+        return vote_weights(distances, self.params.weights, self.params.prior_distance)
+
+    def _labels_of(self, indices: np.ndarray) -> np.ndarray:
+        """Labels of neighbours by index: training digits first, then the extra examples."""
+        if self.extra is None:
+            return self.labels[indices]
+        n = len(self.labels)
+        return np.where(
+            indices < n,
+            self.labels[np.minimum(indices, n - 1)],
+            self.extra.labels[np.maximum(indices - n, 0)],
+        )
+
+    def _describe(self, index: int) -> tuple[int, int, np.ndarray, str]:
+        """(index within its source, label, image, source) of one neighbour."""
+        n = len(self.labels)
+        if index < n:
+            return int(index), int(self.labels[index]), self.images[index], "training"
+        i = int(index) - n
+        extra = self.extra
+        return i, int(extra.labels[i]), extra.images[i], str(extra.sources[i])
 
 
 def load_model(
@@ -187,8 +288,15 @@ def load_model(
     n_train: int | None = None,
     download: bool = True,
     params: ModelParams | None = None,
+    extra_examples: str | os.PathLike[str] | None = None,
 ) -> DigitModel:
     """The digit model fitted on the MNIST training set (its first ``n_train`` images if given).
+
+    ``extra_examples``: a folder of reviewed examples as ``python -m knn.examples export``
+    writes them (``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz``), served to
+    everyone as neighbours of source "shared". They are read and their features computed at
+    every load (milliseconds for thousands), never cached, so a changed folder cannot meet a
+    stale cache entry; the model's ``dataset`` names how many there are.
 
     The data is found as :func:`knn.data.find_mnist` describes. The deskewed features and the
     principal components are cached under ``cache_dir`` (default: the per-user cache), keyed by
@@ -223,7 +331,29 @@ def load_model(
         arrays["projection_mean"], arrays["projection_components"]
     )
     index = TrainingIndex.build(arrays["images"], arrays["labels"], arrays["features"], projection)
-    return DigitModel(index, "MNIST", params)
+    model = DigitModel(index, "MNIST", params)
+    if extra_examples is None:
+        return model
+    images, labels = read_examples(extra_examples)
+    shared = model.with_examples(images, labels, source="shared")
+    shared.dataset = f"MNIST + {len(labels)} shared examples"
+    return shared
+
+
+def read_examples(folder: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The examples in ``folder`` (the train files of the four MNIST names, gzip or raw):
+    images uint8 (n, 28, 28) and labels uint8 (n,). Raises MNISTFormatError or
+    MNISTNotFoundError, naming the folder, when they are missing or malformed."""
+    paths = mnist_files(folder)
+    images, labels = read_idx(paths["train_images"]), read_idx(paths["train_labels"])
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or labels.shape != (len(images),):
+        raise MNISTFormatError(
+            f"{folder}: expected n images of 28x28 and n labels, got {images.shape} and "
+            f"{labels.shape}"
+        )
+    if labels.size and labels.max() > 9:
+        raise MNISTFormatError(f"{paths['train_labels']}: labels must be digits 0..9")
+    return images, labels
 
 
 def _check_images(images: Any) -> np.ndarray:

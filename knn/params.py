@@ -8,7 +8,7 @@ or ``model.with_params(...)``; the training arrays are never copied for it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 from knn.engine import WEIGHTS
@@ -30,6 +30,16 @@ class ModelParams:
         Euclidean shortlist with the image distortion model (99.44% against 98.61%).
     shortlist: candidates the re-ranking sees (64: 100 gained 0.03 points for half again the time).
     window: odd side of the square of displacements IDM allows (5x5 beat 7x7).
+    prior_distance: with ``weights="distance"``, the vote's prior votes like one more neighbour
+        at this distance, its vote spread evenly over the ten digits, so that a stated 90% is
+        right about 90% of the time; ``inf`` for no prior. Fitted by ``python -m knn.calibrate``
+        to minimise the log-loss on the validation split. Like ``digit_threshold`` it is in the
+        units of the default distance (IDM): refit it for ``rerank=None``.
+    digit_threshold: a drawing whose nearest training digit is farther than this does not look
+        like a digit; fitted by ``python -m knn.calibrate`` to keep 99% of held-out digits.
+    example_distance_scale: a visitor's own examples (``DigitModel.with_examples``) are ranked
+        and weighed as if this fraction of their distance away, so one example can outvote the
+        60,000; chosen by ``python -m benchmarks.writers`` (see the README).
     """
 
     n_neighbors: int = 4
@@ -37,6 +47,9 @@ class ModelParams:
     rerank: str | None = "idm"
     shortlist: int = 64
     window: int = 5
+    prior_distance: float = 726_400.0  # python -m knn.calibrate: log-loss 0.0334 (0.1026 without)
+    digit_threshold: float = 12_790.0  # python -m knn.calibrate: keeps 99% of held-out digits
+    example_distance_scale: float = 0.8  # benchmarks.writers: errors x0.64 (1.0: x0.77, 0.4: x2.3)
 
     def __post_init__(self) -> None:
         if not _is_int(self.n_neighbors) or not 1 <= self.n_neighbors <= MAX_NEIGHBOURS:
@@ -51,6 +64,10 @@ class ModelParams:
             raise ValueError(f"shortlist must be a positive integer, got {self.shortlist!r}")
         if not _is_int(self.window) or self.window < 1 or self.window % 2 == 0:
             raise ValueError(f"window must be a positive odd integer, got {self.window!r}")
+        for name in ("prior_distance", "digit_threshold", "example_distance_scale"):
+            value = getattr(self, name)
+            if not isinstance(value, Real) or isinstance(value, bool) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -11,12 +11,11 @@ import argparse
 import sys
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from knn.calibrate import held_out_neighbours
 from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
 from knn.engine import WEIGHTS, vote
-from knn.model import DigitModel
 from knn.params import MAX_NEIGHBOURS, ModelParams
 
 
@@ -33,21 +32,14 @@ def validation_scores(
     images uint8 (n, 28, 28), labels (n,); the search is that of ``params`` (its k and weights
     are the ones being chosen, so they are ignored).
     """
-    fit, held_out = slice(None, -n_validation), slice(-n_validation, None)
     search = {**(params or ModelParams()).as_dict(), "n_neighbors": max_k}
-    model = DigitModel.from_images(images[fit], labels[fit], "validation", **search)
-    queries = images[held_out]
-    batches = [
-        model.kneighbors(queries[i : i + batch_size])
-        for i in tqdm(range(0, len(queries), batch_size), desc="validating", file=sys.stderr)
-    ]
-    distances = np.concatenate([d for d, _ in batches])
-    neighbour_labels = model.labels[np.concatenate([i for _, i in batches])]
+    held_out = held_out_neighbours(images, labels, n_validation, ModelParams(**search), batch_size)
+    distances, neighbour_labels = held_out.distances, held_out.neighbour_labels
     return {
         (k, weights): float(
             np.mean(
                 vote(neighbour_labels[:, :k], distances[:, :k], weights, 10).argmax(axis=1)
-                == labels[held_out]
+                == held_out.labels
             )
         )
         for k in range(1, max_k + 1)

@@ -142,10 +142,10 @@ def test_classify_returns_label_probabilities_and_neighbours(small_model, mnist)
     assert result.probabilities.sum() == pytest.approx(1.0)
     assert result.label == result.probabilities.argmax()
     assert len(result.neighbours) == small_model.params.n_neighbors
-    assert sum(n.weight for n in result.neighbours) == pytest.approx(1.0)
-    for digit in range(10):  # the probabilities are the neighbours' shares, added up
+    assert sum(n.weight for n in result.neighbours) + result.prior_share == pytest.approx(1.0)
+    for digit in range(10):  # the neighbours' shares added up, and the prior's spread evenly
         shares = sum(n.weight for n in result.neighbours if n.label == digit)
-        assert result.probabilities[digit] == pytest.approx(shares)
+        assert result.probabilities[digit] == pytest.approx(shares + result.prior_share / 10)
     distances = [n.distance for n in result.neighbours]
     assert distances == sorted(distances)
     for neighbour in result.neighbours:

@@ -1,0 +1,157 @@
+"""Benchmark: writers with habits MNIST hardly has, taught by their own corrections.
+
+Each simulated writer has consistent habits of our own making, applied to the centre lines of
+digits held out from the training set (the validation split: the model is fitted on the first
+50,000 training digits, the writers write from the last 10,000), then redrawn with a round brush
+and put through ``to_mnist`` as ``benchmarks.drawn_digits`` does:
+
+- a long flag on every 1, a foot under every 1, a bar across every 7, a slash through every 0,
+  a 4 closed at the top, a heavy slant on everything.
+
+Each writer writes their digits in turn. "without corrections" is the base model; "with" means
+every wrong answer is corrected at once and the correction joins that writer's examples
+(``DigitModel.with_examples``), for each ``example_distance_scale`` tried. Online accuracy is
+reported per writer and overall. The test set is never used.
+
+    python -m benchmarks.writers [--n 100] [--seed 0] [--scales 1 0.8 0.6 0.4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+import knn
+from benchmarks.drawn_digits import black_on_white, centre_lines, draw_strokes
+from preprocessing import to_mnist
+
+N_VALIDATION = 10_000
+Habit = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _with_lines(skeleton: np.ndarray, lines: list[tuple[float, float, float, float]]) -> np.ndarray:
+    """The skeleton (bool (S, S)) with 1 px lines (x0, y0, x1, y1), in bounding-box fractions."""
+    rows, cols = np.nonzero(skeleton)
+    top, bottom, left, right = rows.min(), rows.max(), cols.min(), cols.max()
+    height = max(bottom - top, 1)
+    image = Image.fromarray(skeleton)
+    pen = ImageDraw.Draw(image)
+    for x0, y0, x1, y1 in lines:
+        # Fractions of the height on both axes, from the box's centre column and top row: a 1's
+        # box is too narrow to measure a flag by.
+        centre = (left + right) / 2
+        points = [
+            (centre + x0 * height, top + y0 * height),
+            (centre + x1 * height, top + y1 * height),
+        ]
+        pen.line(points, fill=1, width=1)
+    return np.asarray(image, dtype=bool)
+
+
+def flag_on_1(skeleton: np.ndarray, label: int) -> np.ndarray:
+    return _with_lines(skeleton, [(0, 0, -0.45, 0.4)]) if label == 1 else skeleton
+
+
+def foot_on_1(skeleton: np.ndarray, label: int) -> np.ndarray:
+    return _with_lines(skeleton, [(-0.3, 1, 0.3, 1)]) if label == 1 else skeleton
+
+
+def crossed_7(skeleton: np.ndarray, label: int) -> np.ndarray:
+    return _with_lines(skeleton, [(-0.3, 0.5, 0.35, 0.5)]) if label == 7 else skeleton
+
+
+def slashed_0(skeleton: np.ndarray, label: int) -> np.ndarray:
+    return _with_lines(skeleton, [(0.45, -0.05, -0.45, 1.05)]) if label == 0 else skeleton
+
+
+def closed_4(skeleton: np.ndarray, label: int) -> np.ndarray:
+    return _with_lines(skeleton, [(-0.3, 0.05, 0.15, 0)]) if label == 4 else skeleton
+
+
+def slant(skeleton: np.ndarray, label: int) -> np.ndarray:
+    """Every digit sheared by 0.6: the top leans right."""
+    side = skeleton.shape[0]
+    image = Image.fromarray(skeleton).transform(
+        (side, side), Image.Transform.AFFINE, (1, 0.6, -0.3 * side, 0, 1, 0)
+    )
+    return np.asarray(image, dtype=bool)
+
+
+WRITERS: dict[str, tuple[Habit, ...]] = {
+    "flag on 1, crossed 7": (flag_on_1, crossed_7),
+    "foot on 1, slashed 0": (foot_on_1, slashed_0),
+    "closed 4, flag on 1": (closed_4, flag_on_1),
+    "slashed 0, crossed 7, slant": (slashed_0, crossed_7, slant),
+}
+
+
+def write(
+    habits: tuple[Habit, ...], images: np.ndarray, labels: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """The digits as this writer draws them, through ``to_mnist``: uint8 (n, 28, 28)."""
+    digits = []
+    for image, label in zip(images, labels, strict=True):
+        skeleton = centre_lines(image)
+        for habit in habits:
+            skeleton = habit(skeleton, int(label))
+        digits.append(to_mnist(black_on_white(draw_strokes(skeleton, rng))))
+    return np.stack(digits)
+
+
+def online_accuracy(
+    model: knn.DigitModel, digits: np.ndarray, labels: np.ndarray, correct: bool
+) -> float:
+    """Share answered right as the writer writes in turn; with ``correct``, each wrong answer's
+    digit joins the writer's examples before the next one."""
+    taught, right = model, 0
+    for digit, label in zip(digits, labels, strict=True):
+        if taught.classify(digit).label == label:
+            right += 1
+        elif correct:
+            taught = taught.with_examples(digit[None], np.array([label]))
+    return right / len(labels)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
+    parser.add_argument("--n", type=int, default=100, help="digits each writer writes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.8, 0.6, 0.4])
+    args = parser.parse_args()
+    mnist = knn.load_mnist(args.data_dir, download=False)
+    fit = slice(None, -N_VALIDATION)
+    model = knn.DigitModel.from_images(mnist.train_images[fit], mnist.train_labels[fit], "val")
+    pool_images = mnist.train_images[-N_VALIDATION:]
+    pool_labels = mnist.train_labels[-N_VALIDATION:]
+    rng = np.random.default_rng(args.seed)
+    header = "".join(f"  scale {s:<4g}" for s in args.scales)
+    print(f"{'writer':30s} without{header}   ({args.n} digits each, online accuracy)")
+    totals = np.zeros(1 + len(args.scales))
+    for name, habits in WRITERS.items():
+        pick = rng.choice(N_VALIDATION, size=args.n, replace=False)
+        digits = write(habits, pool_images[pick], pool_labels[pick], rng)
+        scores = [online_accuracy(model, digits, pool_labels[pick], correct=False)]
+        for scale in args.scales:
+            taught = model.with_params(example_distance_scale=scale)
+            scores.append(online_accuracy(taught, digits, pool_labels[pick], correct=True))
+        totals += scores
+        print(f"{name:30s} {scores[0]:7.1%}" + "".join(f"  {s:10.1%}" for s in scores[1:]))
+    totals /= len(WRITERS)
+    print(f"{'overall':30s} {totals[0]:7.1%}" + "".join(f"  {s:10.1%}" for s in totals[1:]))
+    errors = 1 - totals
+    print(
+        "errors relative to without: "
+        + ", ".join(
+            f"scale {s:g}: {e / errors[0]:.2f}"
+            for s, e in zip(args.scales, errors[1:], strict=True)
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

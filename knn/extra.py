@@ -1,0 +1,134 @@
+"""Examples added to a model's neighbours without touching its training set: learning is adding
+a neighbour.
+
+The training arrays (60,000 digits) are shared, never copied: the extra examples keep their own
+small arrays, are searched on their own the way the model searches (Euclidean, or a shortlist by
+principal components re-ranked by IDM), and their nearest are merged with the training set's.
+A visitor's own examples ("yours") are ranked and weighed as if ``example_distance_scale`` of
+their distance away; reviewed examples served to everyone ("shared") count as training digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from knn.features import extract_features
+from knn.projection import PrincipalComponents
+from knn.rerank import rerank_idm
+
+IMAGE_SHAPE = (28, 28)
+
+
+@dataclass(frozen=True)
+class ExtraExamples:
+    """Digits added to a model: images uint8 (m, 28, 28), 0 paper, 255 ink; labels int64 (m,)
+    in 0..9; sources (m,) of "shared" or "yours"; features float32 (m, 784), the deskewed
+    images; projected float32 (m, c), their principal components."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    sources: np.ndarray
+    features: np.ndarray
+    projected: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        images: np.ndarray,
+        labels: np.ndarray,
+        source: str,
+        projection: PrincipalComponents,
+    ) -> ExtraExamples:
+        """Features of ``images`` (checked by the caller) with ``labels``, all from ``source``."""
+        images = np.ascontiguousarray(images, dtype=np.uint8)
+        labels = np.asarray(labels)
+        if labels.shape != (len(images),):
+            raise ValueError(f"labels must have shape ({len(images)},), got {labels.shape}")
+        if not np.issubdtype(labels.dtype, np.integer) or (
+            labels.size and not (labels.min() >= 0 and labels.max() <= 9)
+        ):
+            raise ValueError("labels must be integers 0..9")
+        features = extract_features(images)
+        return cls(
+            images,
+            labels.astype(np.int64),
+            np.full(len(images), source, dtype=object),
+            features,
+            projection.transform(features),
+        )
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def joined(self, other: ExtraExamples | None) -> ExtraExamples:
+        """These examples followed by ``other``'s (a few hundred rows at most: cheap)."""
+        if other is None:
+            return self
+        return ExtraExamples(
+            *(np.concatenate([a, b]) for a, b in zip(self._arrays(), other._arrays(), strict=True))
+        )
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return self.images, self.labels, self.sources, self.features, self.projected
+
+    def scale(self, example_distance_scale: float) -> np.ndarray:
+        """float64 (m,): the factor each example's distance is ranked and weighed by."""
+        return np.where(self.sources == "yours", example_distance_scale, 1.0)
+
+    def kneighbors(
+        self,
+        queries: np.ndarray,
+        projected: np.ndarray,
+        k: int,
+        rerank: str | None,
+        shortlist: int,
+        window: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest examples (fewer if there are fewer) of each query, by the model's
+        distance: (distances float64 (n, k'), indices (n, k')), nearest first.
+
+        queries : the deskewed queries float32 (n, 784); projected : their principal components.
+        """
+        k = min(k, len(self))
+        if rerank is None:
+            return _nearest(_euclidean(queries, self.features), k)
+        candidates = _nearest(_euclidean(projected, self.projected), min(shortlist, len(self)))[1]
+        candidates = np.sort(candidates, axis=1)  # ties then go to the earlier example
+        return rerank_idm(
+            queries.reshape(-1, *IMAGE_SHAPE),
+            self.features.reshape(-1, *IMAGE_SHAPE),
+            candidates,
+            k,
+            window,
+        )
+
+
+def merge(
+    first: tuple[np.ndarray, np.ndarray],
+    second: tuple[np.ndarray, np.ndarray],
+    offset: int,
+    second_scale: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of two neighbour lists (distances, indices), ranked by distance, the second's
+    distances multiplied by ``second_scale[index]`` for the ranking and its indices moved by
+    ``offset``. Returns the true (unscaled) distances and the merged indices, (n, k)."""
+    distances = np.concatenate([first[0], second[0]], axis=1)
+    ranked = np.concatenate([first[0], second[0] * second_scale[second[1]]], axis=1)
+    indices = np.concatenate([first[1], second[1] + offset], axis=1)
+    order = np.lexsort((indices, ranked))[:, :k]
+    return np.take_along_axis(distances, order, 1), np.take_along_axis(indices, order, 1)
+
+
+def _euclidean(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distances float64 (n, m) between few rows: no search needed."""
+    diff = queries[:, None, :].astype(np.float64) - references[None, :, :]
+    return np.sqrt(np.einsum("qmf,qmf->qm", diff, diff))
+
+
+def _nearest(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((np.broadcast_to(np.arange(distances.shape[1]), distances.shape), distances))
+    order = order[:, :k]
+    return np.take_along_axis(distances, order, 1), order

@@ -1,0 +1,109 @@
+"""Probabilities that mean what they say, and drawings that do not look like digits."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import knn
+from benchmarks import non_digits
+from knn import calibrate
+from knn.calibrate import HeldOut, expected_calibration_error, fit_calibration, log_loss
+from knn.engine import tally, vote_weights
+
+
+class Untouchable:
+    """Stands for the test set: any use of it fails the test."""
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the test set was read ({name})")
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the test set was read (as an array)")
+
+    def __len__(self) -> int:
+        raise AssertionError("the test set was read (len)")
+
+    def __getitem__(self, item):
+        raise AssertionError("the test set was read (indexed)")
+
+
+def test_calibrate_fits_on_the_training_set_alone(mnist, monkeypatch, capsys) -> None:
+    blind = knn.MNIST(
+        mnist.train_images[:1500], mnist.train_labels[:1500], Untouchable(), Untouchable(), {}
+    )
+    monkeypatch.setattr(calibrate, "load_mnist", lambda *args, **kwargs: blind)
+    args = ["--n-validation", "300", "--rerank", "none"]
+    assert calibrate.main(args) == 0
+    first = capsys.readouterr().out
+    assert "prior_distance=" in first and "digit_threshold=" in first
+    assert calibrate.main(args) == 0  # and deterministic
+    assert capsys.readouterr().out == first
+
+
+def test_the_fitted_prior_minimises_log_loss() -> None:
+    rng = np.random.default_rng(0)
+    n = 2000
+    labels = rng.integers(0, 10, n)
+    distances = np.sort(rng.uniform(1, 3, size=(n, 4)), axis=1)
+    wrong = rng.random((n, 4)) < distances / 8  # farther neighbours are wrong more often
+    neighbour_labels = np.where(wrong, (labels[:, None] + 1) % 10, labels[:, None])
+    held = HeldOut(distances, neighbour_labels, labels)
+    fitted = fit_calibration(held)
+
+    def loss(rho: float) -> float:
+        return log_loss(knn.engine.vote(neighbour_labels, distances, "distance", 10, rho), labels)
+
+    assert loss(fitted.prior_distance) < loss(fitted.prior_distance * 2)
+    assert loss(fitted.prior_distance) < loss(fitted.prior_distance / 2)
+    assert loss(fitted.prior_distance) < loss(math.inf)
+    assert np.mean(distances[:, 0] <= fitted.digit_threshold) == pytest.approx(0.99, abs=0.002)
+
+
+def test_expected_calibration_error() -> None:
+    sure = np.tile(np.eye(10)[0], (10, 1))
+    assert expected_calibration_error(sure, np.zeros(10, int)) == 0
+    assert expected_calibration_error(sure, np.array([0] * 5 + [1] * 5)) == pytest.approx(0.5)
+
+
+def test_the_prior_takes_more_of_the_vote_the_farther_the_neighbours() -> None:
+    distances = np.array([[1.0, 2.0], [100.0, 200.0]])
+    shares = vote_weights(distances, "distance", prior_distance=10.0)
+    assert shares[0].sum() > 0.8 > 0.2 > shares[1].sum()
+    proba = tally(np.array([[3, 3], [3, 3]]), shares, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert proba[0, 3] > 0.9 and proba[1, 3] < 0.3
+    np.testing.assert_allclose(vote_weights(distances, "distance").sum(axis=1), 1)
+
+
+@pytest.fixture(scope="module")
+def model(mnist, tmp_path_factory) -> knn.DigitModel:
+    """The served model: its digit threshold was fitted for the full training set."""
+    return knn.load_model(cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_mnist_digits_are_digits_and_drawn_non_digits_are_not(model, mnist, monkeypatch) -> None:
+    digits = [model.classify(image) for image in mnist.test_images[:60]]
+    assert np.mean([r.is_digit for r in digits]) >= 0.95
+    monkeypatch.setattr(non_digits, "fonts", lambda: [])  # Pillow's bundled font, as on CI
+    shapes = non_digits.make_non_digits(60, np.random.default_rng(3))
+    others = [model.classify(image) for image in shapes.digits]
+    assert np.mean([not r.is_digit for r in others]) >= 0.4
+    assert np.median([r.strangeness for r in others]) > 1.2 * np.median(
+        [r.strangeness for r in digits]
+    )
+    for r in digits + others:
+        assert r.is_digit == (r.strangeness <= 1)
+        assert r.strangeness == pytest.approx(
+            r.neighbours[0].distance / model.params.digit_threshold
+        )
+
+
+def test_params_check_the_fitted_values() -> None:
+    with pytest.raises(ValueError, match="prior_distance"):
+        dataclasses.replace(knn.ModelParams(), prior_distance=0)
+    with pytest.raises(ValueError, match="digit_threshold"):
+        knn.ModelParams(digit_threshold=float("nan"))

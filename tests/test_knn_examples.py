@@ -1,0 +1,204 @@
+"""The example store (SQLite), its command line, and models taught by examples."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import knn
+from knn.data import read_idx
+from knn.examples import (
+    ExampleStore,
+    NotAnExampleStoreError,
+    StoreFullError,
+    UnknownExampleError,
+)
+from knn.examples_cli import main as examples_cli
+
+
+def digit(value: int) -> np.ndarray:
+    return np.full((28, 28), value, dtype=np.uint8)
+
+
+def test_add_list_remove_and_delete(tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path / "e.sqlite")
+    a = store.add("s1", digit(1), 7, 1, user="ann")
+    b = store.add("s1", digit(2), 4, 9)
+    c = store.add("s2", digit(3), 0, None)
+    images, labels, ids = store.examples(session="s1")
+    assert ids.tolist() == [a, b] and labels.tolist() == [7, 4]
+    assert images.dtype == np.uint8 and (images[1] == 2).all()
+    assert store.examples(user="ann").ids.tolist() == [a]
+    assert store.count() == 3 and store.count(session="s2") == 1
+    with pytest.raises(UnknownExampleError):
+        store.remove(c, "s1")  # not that session's example
+    store.remove(c, "s2")
+    assert store.count() == 2
+    assert store.delete(before=0.0) == 0
+    assert store.delete(session="s1") == 2 and store.count() == 0
+
+
+def test_bad_arguments_are_clear_errors(tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path / "e.sqlite")
+    with pytest.raises(ValueError, match="uint8"):
+        store.add("s", np.zeros((28, 28), np.float32), 1, 1)
+    with pytest.raises(ValueError, match="label"):
+        store.add("s", digit(0), 10, 1)
+    with pytest.raises(ValueError, match="session"):
+        store.add("", digit(0), 1, 1)
+    with pytest.raises(ValueError, match="say which"):
+        store.delete()
+    assert store.count() == 0
+
+
+def test_limits_raise_store_full(tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path / "e.sqlite", max_per_session=2, max_rows=3)
+    store.add("s1", digit(0), 1, 1)
+    store.add("s1", digit(0), 1, 1)
+    with pytest.raises(StoreFullError, match="session 's1'"):
+        store.add("s1", digit(0), 1, 1)
+    store.add("s2", digit(0), 1, 1)
+    with pytest.raises(StoreFullError, match="limit"):
+        store.add("s3", digit(0), 1, 1)
+    assert store.count() == 3
+
+
+def test_concurrent_threads_lose_nothing(tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path / "e.sqlite")
+    errors: list[Exception] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(20):
+                store.add(f"t{n}", digit(i), i % 10, None)
+        except Exception as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    _, _, ids = store.examples()
+    assert len(ids) == 120 == len(set(ids.tolist()))
+    assert all(store.count(session=f"t{n}") == 20 for n in range(6))
+
+
+def _process_writer(path: str, n: int) -> None:
+    store = ExampleStore(path)
+    for i in range(15):
+        store.add(f"p{n}", digit(i), i % 10, None)
+
+
+def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "e.sqlite")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_process_writer, args=(path, n)) for n in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0] * 4
+    store = ExampleStore(path)
+    assert store.count() == 60
+    assert sorted(s.count for s in store.sessions()) == [15] * 4
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(NotAnExampleStoreError, match="not an SQLite database"):
+        ExampleStore(path)
+    assert path.read_bytes() == b"this is not a database at all" * 100
+
+
+def test_another_applications_database_is_refused_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.execute("INSERT INTO notes VALUES ('mine')")
+    before = path.read_bytes()
+    with pytest.raises(NotAnExampleStoreError, match="another application"):
+        ExampleStore(path)
+    assert path.read_bytes() == before
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite"
+    ExampleStore(path)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(NotAnExampleStoreError, match="newer version"):
+        ExampleStore(path)
+
+
+def test_cli_exports_idx_that_read_idx_reads_back(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "e.sqlite"
+    store = ExampleStore(path)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+    for image, label in zip(images, [3, 1, 4], strict=True):
+        store.add("s", image, label, 0)
+    store.add("other", digit(9), 9, 0)
+    out = tmp_path / "out"
+    assert examples_cli(["--store", str(path), "export", str(out), "--session", "s"]) == 0
+    np.testing.assert_array_equal(read_idx(out / "train-images-idx3-ubyte.gz"), images)
+    assert read_idx(out / "train-labels-idx1-ubyte.gz").tolist() == [3, 1, 4]
+    assert read_idx(out / "t10k-images-idx3-ubyte.gz").shape == (0, 28, 28)
+    assert examples_cli(["--store", str(path), "export", str(out), "--format", "npz"]) == 0
+    with np.load(out / "examples.npz", allow_pickle=False) as saved:
+        assert saved["labels"].tolist() == [3, 1, 4, 9]
+    assert examples_cli(["--store", str(path), "list"]) == 0
+    assert "total: 4" in capsys.readouterr().out
+    assert examples_cli(["--store", str(path), "delete", "--session", "other"]) == 0
+    assert store.count() == 3
+
+
+@pytest.fixture(scope="module")
+def small(mnist: knn.MNIST) -> knn.DigitModel:
+    return knn.DigitModel.from_images(mnist.train_images[:3000], mnist.train_labels[:3000])
+
+
+@pytest.mark.parametrize("rerank", ["idm", None])
+def test_an_example_changes_the_answer_only_in_its_variant(small, mnist, rerank) -> None:
+    base = small.with_params(rerank=rerank)
+    query = mnist.test_images[0]  # a 7
+    assert base.classify(query).label == 7
+    taught = base.with_examples(query[None], np.array([2]))
+    other = base.with_examples(mnist.test_images[1:2], np.array([5]))
+    result = taught.classify(query)
+    assert result.label == 2
+    assert result.neighbours[0].source == "yours" and result.neighbours[0].distance == 0
+    assert base.classify(query).label == 7 and base.extra is None
+    assert other.classify(query).label == 7  # another visitor's example does not leak
+    assert all(n.source == "training" for n in other.classify(query).neighbours)
+    assert taught.index is base.index and taught.images is base.images  # shared, not copied
+
+
+def test_a_near_example_outvotes_training_digits_with_a_smaller_scale(small, mnist) -> None:
+    query = mnist.test_images[0]
+    near = np.roll(query, 1, axis=1)  # the same 7 one pixel to the right: near, not equal
+    plain = small.with_params(example_distance_scale=1.0).with_examples(near[None], np.array([2]))
+    strong = small.with_params(example_distance_scale=0.3).with_examples(near[None], np.array([2]))
+    share = [n.weight for n in plain.classify(query).neighbours if n.source == "yours"]
+    strong_share = [n.weight for n in strong.classify(query).neighbours if n.source == "yours"]
+    assert strong_share and sum(strong_share) > sum(share)
+    assert strong.classify(query).label == 2
+
+
+def test_load_model_serves_shared_examples(mnist, tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path / "e.sqlite")
+    store.add("s", mnist.test_images[0], 2, 7)
+    assert examples_cli(["--store", str(tmp_path / "e.sqlite"), "export", str(tmp_path / "x")]) == 0
+    model = knn.load_model(
+        cache_dir=tmp_path / "cache", n_train=2000, extra_examples=tmp_path / "x"
+    )
+    result = model.classify(mnist.test_images[0])
+    assert result.neighbours[0].source == "shared" and result.label == 2
+    assert "1 shared" in model.dataset
