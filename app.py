@@ -17,6 +17,7 @@ own_files_folder()  # before Gradio is imported: it reads where its files go the
 
 import knn  # noqa: E402
 from knn.evaluate import load_report  # noqa: E402
+from knn.examples import ExampleStore, ExampleStoreError  # noqa: E402
 from webapp.page import build_demo  # noqa: E402
 from webapp.server import serve  # noqa: E402
 from webapp.view import OFFLINE_NOTICE  # noqa: E402
@@ -24,15 +25,24 @@ from webapp.view import OFFLINE_NOTICE  # noqa: E402
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 log = logging.getLogger("draw-a-digit")
 try:
+    store = ExampleStore(settings.store)
     model, missing = knn.load_model_or_fallback(
-        settings.data_dir, settings.cache_dir, settings.n_train, settings.download, settings.params
+        settings.data_dir,
+        settings.cache_dir,
+        settings.n_train,
+        settings.download,
+        settings.params,
+        settings.extra_examples,
     )
-except knn.MNISTError as err:  # a wrong --data-dir or MNIST_DIR, a corrupt file: say which
+except (knn.MNISTError, ExampleStoreError) as err:  # a wrong folder, a corrupt file: say which
     raise SystemExit(f"error: {err}") from None
 if missing:
     log.warning("%s\n(%s)", OFFLINE_NOTICE.replace("**", ""), missing)
 log.info("Model ready: %s, %d training digits", model.dataset, len(model.labels))
-demo = build_demo(model, OFFLINE_NOTICE if missing else None, load_report(settings.cache_dir))
+log.info("Corrections are kept in %s", store.path)
+demo = build_demo(
+    model, store, OFFLINE_NOTICE if missing else None, load_report(settings.cache_dir)
+)
 
 if __name__ == "__main__":
     serve(demo, settings)

@@ -182,11 +182,14 @@ class ExampleStore:
             ).fetchall()
         return [SessionSummary(s, u or "", n, first, last) for s, u, n, first, last in rows]
 
-    def remove(self, example_id: int, session: str) -> None:
-        """Remove one example, which must belong to ``session`` (a visitor undoing their own)."""
+    def remove(self, example_id: int, session: str, user: str | None = None) -> None:
+        """Remove one example, which must belong to ``session`` or, when given, to ``user`` (a
+        visitor undoing their own, a logged-in one also those of earlier visits)."""
         with self._transaction() as db:
             cursor = db.execute(
-                "DELETE FROM examples WHERE id = ? AND session = ?", (int(example_id), session)
+                "DELETE FROM examples WHERE id = ? "
+                "AND (session = ? OR (? IS NOT NULL AND user = ?))",
+                (int(example_id), session, user, user),
             )
             if cursor.rowcount == 0:
                 raise UnknownExampleError(

@@ -12,7 +12,7 @@ import numpy as np
 
 from knn.data import MNISTFolderError, MNISTNotFoundError
 from knn.features import sample_bilinear
-from knn.model import DigitModel, load_model
+from knn.model import DigitModel, load_model, read_examples
 from knn.params import ModelParams
 
 DATASET = "scikit-learn's 8x8 digits (1,797 images upscaled to 28x28; offline fallback)"
@@ -25,18 +25,23 @@ def load_model_or_fallback(
     n_train: int | None = None,
     download: bool = True,
     params: ModelParams | None = None,
+    extra_examples: str | os.PathLike[str] | None = None,
 ) -> tuple[DigitModel, MNISTNotFoundError | None]:
     """The MNIST model, or the fallback model and why when MNIST is not found.
 
     A folder the user named that lacks MNIST raises :class:`~knn.data.MNISTFolderError`:
-    that is a mistake to report, not a reason to serve other data.
+    that is a mistake to report, not a reason to serve other data. ``extra_examples`` is a folder
+    of reviewed examples served to everyone (see :func:`~knn.model.load_model`), with either model.
     """
     try:
-        return load_model(data_dir, cache_dir, n_train, download, params), None
+        return load_model(data_dir, cache_dir, n_train, download, params, extra_examples), None
     except MNISTFolderError:
         raise
     except MNISTNotFoundError as reason:
-        return load_fallback_model(params), reason
+        fallback = load_fallback_model(params)
+        if extra_examples is not None:
+            fallback = fallback.with_examples(*read_examples(extra_examples), source="shared")
+        return fallback, reason
 
 
 def load_fallback_model(params: ModelParams | None = None) -> DigitModel:

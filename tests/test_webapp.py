@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from PIL import Image, ImageDraw
 import knn
 import preprocessing
 from assets import make_examples
+from knn.examples import ExampleStore
 from knn.fallback import DATASET
 from webapp import answers, page, view
 from webapp.settings import AUTH_ENV, CONCURRENCY, QUEUE_SIZE, parse_args
@@ -30,6 +32,11 @@ REPORT = {
     "ms_per_query": 1.25,
     "queries_per_second": 800.0,
 }
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ExampleStore:
+    return ExampleStore(tmp_path / "examples.sqlite")
 
 
 @pytest.fixture(scope="module")
@@ -145,8 +152,10 @@ def component(demo: gr.Blocks, elem_id: str) -> gr.components.Component:
     return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
 
 
-def test_the_page_keeps_its_ids_and_two_public_endpoints(model: knn.DigitModel) -> None:
-    demo = page.build_demo(model, notice="**Offline mode.** test", report=REPORT)
+def test_the_page_keeps_its_ids_and_two_public_endpoints(
+    model: knn.DigitModel, store: ExampleStore
+) -> None:
+    demo = page.build_demo(model, store, notice="**Offline mode.** test", report=REPORT)
     pad = component(demo, "sketchpad")
     assert isinstance(pad, gr.Sketchpad) and pad.get_block_name() == "imageeditor"
     assert [fn.__name__ for fn in pad.server_fns] == ["accept_blobs"]
@@ -161,10 +170,12 @@ def test_the_page_keeps_its_ids_and_two_public_endpoints(model: knn.DigitModel) 
     (api,) = [f for f in demo.fns.values() if f.api_name == "classify"]
     assert [type(o) for o in api.outputs] == [gr.Label, gr.JSON]  # data, no files
     classify = [f for f in demo.fns.values() if f.concurrency_id == "classify"]
-    assert len(classify) == 7  # digit, upload, Advanced, number, pick, two APIs: one limit
+    # digit, upload, Advanced, number, pick, ten corrections, removal, two APIs: one limit
+    assert len(classify) == 18
     assert all(f.concurrency_limit == CONCURRENCY > 1 for f in classify)
     assert demo._queue.max_size == QUEUE_SIZE
-    assert not any(b.elem_id == "notice" for b in page.build_demo(model).blocks.values())
+    assert not any(b.elem_id == "notice" for b in page.build_demo(model, store).blocks.values())
+    assert all(component(demo, f"teach-{d}").value == str(d) for d in range(10))
 
 
 def test_options_default_to_gradios_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,3 +252,34 @@ def test_a_written_number_is_read_digit_by_digit(model: knn.DigitModel) -> None:
     assert all(sum(d["probabilities"]) == pytest.approx(1) for d in details["digits"])
     assert answers.read_number(model, sketch()).text.startswith("✏️")
     assert answers.read_number_for_api(model, sketch()) == ("", {"hint": preprocessing.ink.NO_INK})
+
+
+def test_a_correction_teaches_this_visitor_alone(
+    model: knn.DigitModel, store: ExampleStore
+) -> None:
+    digit = preprocessing.to_mnist(SEVEN)
+    assert model.classify(digit).label == 7
+    mine = answers.teach(store, model, digit, 1, answers.NO_EXAMPLES, "visitor", None)
+    taught = answers.for_visitor(model, mine).classify(digit)
+    assert taught.label == 1 and taught.neighbours[0].source == "yours"
+    shown = answers.reclassify(answers.for_visitor(model, mine), digit, 4, "distance")
+    assert '<span class="yours">yours</span>' in shown.neighbours
+    assert model.classify(digit).label == 7  # the shared model, as every other visitor sees it
+    assert store.count(session="visitor") == 1 and store.count(session="stranger") == 0
+    html, choices = view.examples_view(mine)
+    assert len(img_sources(html)) == 1 and choices == [(f"#{mine.ids[0]}: a 1", int(mine.ids[0]))]
+    forgotten = answers.forget(store, mine, int(mine.ids[0]), "visitor", None)
+    assert len(forgotten.ids) == 0 and store.count() == 0
+    assert answers.for_visitor(model, forgotten).classify(digit).label == 7
+
+
+def test_a_drawing_unlike_any_digit_is_said_so(model: knn.DigitModel) -> None:
+    result = model.classify(preprocessing.to_mnist(SEVEN))
+    strange = dataclasses.replace(result, is_digit=False, strangeness=2.5)
+    text = view.tally(strange)
+    assert text.startswith("⚠️ **That doesn't look like a digit.**") and "2.5 times" in text
+    assert "Votes of the 4 nearest" in text  # the evidence stays
+    assert not view.tally(result).startswith("⚠️")
+    details = view.answer(strange)
+    assert details["is_digit"] is False and details["strangeness"] == 2.5
+    assert {n["source"] for n in details["neighbours"]} == {"training"}

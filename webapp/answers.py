@@ -7,6 +7,7 @@ cannot be read is a short :class:`gradio.Error` that names no server path.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ import numpy as np
 
 import knn
 import preprocessing
+from knn.examples import Examples, ExampleStore, StoreFullError, UnknownExampleError
 from webapp import view
 from webapp.images import png_data_url
 from webapp.inputs import ImageRefused
@@ -84,6 +86,51 @@ def read_number_for_api(model: knn.DigitModel, image: Any) -> tuple[str, dict[st
 def split(drawing: Any) -> list[np.ndarray]:
     """``split_digits`` of a drawing, with unreadable input as a short ``gr.Error``."""
     return guarded(preprocessing.split_digits, drawing)
+
+
+NO_EXAMPLES = Examples(
+    np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), np.zeros(0, np.int64)
+)
+
+
+def for_visitor(model: knn.DigitModel, mine: Examples) -> knn.DigitModel:
+    """The model with this visitor's corrections among its neighbours (their own alone)."""
+    return model.with_examples(mine.images, mine.labels) if len(mine.ids) else model
+
+
+def teach(
+    store: ExampleStore,
+    model: knn.DigitModel,
+    digit: np.ndarray,
+    label: int,
+    mine: Examples,
+    session: str,
+    user: str | None,
+) -> Examples:
+    """Keep ``digit`` as one of this visitor's examples of ``label``; return all of theirs.
+
+    The store records what the model answered before, for whoever reviews the corrections.
+    """
+    predicted = for_visitor(model, mine).classify(digit).label
+    try:
+        example_id = store.add(session, digit, label, predicted, user)
+    except StoreFullError as err:
+        raise gr.Error(str(err), print_exception=False) from None
+    return Examples(
+        np.concatenate([mine.images, digit[None]]),
+        np.append(mine.labels, np.uint8(label)),
+        np.append(mine.ids, example_id),
+    )
+
+
+def forget(
+    store: ExampleStore, mine: Examples, example_id: int, session: str, user: str | None
+) -> Examples:
+    """Remove one of this visitor's examples from the store and from their model."""
+    with contextlib.suppress(UnknownExampleError):  # removed already, in another tab
+        store.remove(example_id, session, user)
+    keep = mine.ids != example_id
+    return Examples(mine.images[keep], mine.labels[keep], mine.ids[keep])
 
 
 def read(drawing: Any) -> np.ndarray:

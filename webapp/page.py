@@ -5,6 +5,7 @@ What each event does lives in :mod:`webapp.answers`; how an answer looks, in :mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import gradio as gr
 
 import knn
 from knn.engine import WEIGHTS
+from knn.examples import Examples, ExampleStore
 from knn.params import MAX_NEIGHBOURS
 from webapp import answers, view
 from webapp.inputs import drawing_pad, image_file, pad_options
@@ -60,19 +62,27 @@ CSS = f"""
 #draw-column {{ min-width: min({CANVAS_SIDE + 60}px, 100%); }}
 #number-pad {{ max-width: 100%; }}
 #number h1 {{ font-size: 3em; letter-spacing: 0.1em; margin: 0; }}
+#teach {{ flex-wrap: wrap; gap: 4px; align-items: center; }}
+#teach button {{ flex: 0 0 auto; }}
+.yours {{ background: #fde68a; border-radius: 4px; padding: 0 4px; font-weight: 600; }}
 """
 
 
 def build_demo(
-    model: knn.DigitModel, notice: str | None = None, report: dict[str, Any] | None = None
+    model: knn.DigitModel,
+    store: ExampleStore,
+    notice: str | None = None,
+    report: dict[str, Any] | None = None,
 ) -> gr.Blocks:
-    """The page for ``model``, with ``notice`` as a banner and ``report`` in the About panel."""
+    """The page for ``model``, keeping visitors' corrections in ``store``, with ``notice`` as a
+    banner and ``report`` in the About panel."""
     with gr.Blocks(title="Draw a digit", delete_cache=(FILE_LIFETIME, FILE_LIFETIME)) as demo:
         gr.Markdown(INTRO)
         if notice:
             gr.Markdown(notice, elem_id="notice")
         digit = gr.State(None)
         read_digits = gr.State([])
+        mine = gr.State(answers.NO_EXAMPLES)  # this visitor's corrections
         with gr.Row(equal_height=False):
             with gr.Column(elem_id="draw-column"):
                 with gr.Tab("Draw"):
@@ -105,6 +115,12 @@ def build_demo(
             with gr.Column():
                 prediction = gr.Label(label="Prediction", num_top_classes=3, elem_id="prediction")
                 votes = gr.Markdown(view.hint().votes, elem_id="votes")
+                with gr.Row(elem_id="teach", equal_height=True):
+                    gr.Markdown("Wrong? It's a …", elem_id="teach-label")
+                    teach_buttons = [
+                        gr.Button(str(d), size="sm", min_width=36, elem_id=f"teach-{d}")
+                        for d in range(10)
+                    ]
                 preview = gr.HTML(
                     label=f"What the model sees (28x28, shown {PREVIEW_SCALE}x)",
                     show_label=True,
@@ -117,6 +133,12 @@ def build_demo(
                     container=True,
                     elem_id="neighbours",
                 )
+        with gr.Accordion("Your examples", open=False, elem_id="your-examples"):
+            gr.Markdown(view.STORE_NOTE)
+            yours = gr.HTML(view.examples_view(answers.NO_EXAMPLES)[0], elem_id="yours")
+            with gr.Row():
+                to_remove = gr.Dropdown([], label="Remove an example", elem_id="remove-choice")
+                remove_button = gr.Button("Remove", elem_id="remove")
         with gr.Accordion("Advanced", open=False):
             k = gr.Slider(
                 1, MAX_NEIGHBOURS, value=model.params.n_neighbors, step=1, label="k: voters"
@@ -142,17 +164,51 @@ def build_demo(
                 digit: answer.digit,
             }
 
-        def on_drawing(drawing: Any, k: float, weights: str) -> dict:
-            return shown(answers.classify(model, drawing, k, weights))
+        def on_drawing(drawing: Any, k: float, weights: str, taught: Examples) -> dict:
+            return shown(answers.classify(answers.for_visitor(model, taught), drawing, k, weights))
 
-        def on_options(kept: Any, k: float, weights: str) -> dict:
-            return shown(answers.reclassify(model, kept, k, weights))
+        def on_options(kept: Any, k: float, weights: str, taught: Examples) -> dict:
+            return shown(answers.reclassify(answers.for_visitor(model, taught), kept, k, weights))
+
+        def examples_shown(taught: Examples) -> dict:
+            html, choices = view.examples_view(taught)
+            return {mine: taught, yours: html, to_remove: gr.Dropdown(choices=choices, value=None)}
+
+        def on_teach(label: int) -> Callable[..., dict]:
+            def teach(kept: Any, k: float, weights: str, taught: Examples, request: gr.Request):
+                if kept is None:
+                    raise gr.Error("Draw a digit first, then say which digit it is.")
+                taught = answers.teach(
+                    store, model, kept, label, taught, request.session_hash, request.username
+                )
+                return {**on_options(kept, k, weights, taught), **examples_shown(taught)}
+
+            return teach
+
+        def on_remove(
+            chosen: int | None,
+            kept: Any,
+            k: float,
+            weights: str,
+            taught: Examples,
+            request: gr.Request,
+        ) -> dict:
+            if chosen is None:
+                return {}
+            taught = answers.forget(store, taught, chosen, request.session_hash, request.username)
+            return {**on_options(kept, k, weights, taught), **examples_shown(taught)}
+
+        def on_load(request: gr.Request) -> dict:
+            """A logged-in visitor gets back the examples of earlier visits."""
+            if not request.username:
+                return {}
+            return examples_shown(store.examples(user=request.username))
 
         def on_api(image: Any, k: float, weights: str, images: bool) -> tuple:
             return answers.classify_for_api(model, image, k, weights, images)
 
-        def on_number(drawing: Any) -> dict:
-            read = answers.read_number(model, drawing)
+        def on_number(drawing: Any, taught: Examples) -> dict:
+            read = answers.read_number(answers.for_visitor(model, taught), drawing)
             choices = read.choices
             return {
                 number: read.text,
@@ -161,11 +217,11 @@ def build_demo(
                 read_digits: read.digits,
             }
 
-        def on_pick(choice: str | None, digits: list, k: float, weights: str) -> dict:
+        def on_pick(choice: str | None, digits: list, k: float, weights: str, taught: Examples):
             if not choice:
                 return {}
             position = int(choice.split(":", 1)[0]) - 1
-            return shown(answers.reclassify(model, digits[position], k, weights))
+            return on_options(digits[position], k, weights, taught)
 
         def on_number_api(image: Any) -> tuple:
             return answers.read_number_for_api(model, image)
@@ -176,16 +232,22 @@ def build_demo(
         gr.on(
             [sketchpad.change, classify_button.click],
             on_drawing,
-            [sketchpad, k, weights],
+            [sketchpad, k, weights, mine],
             outputs,
             trigger_mode="always_last",
             **page,
         )
-        upload.change(on_drawing, [upload, k, weights], outputs, **page)
-        gr.on([k.change, weights.change], on_options, [digit, k, weights], outputs, **page)
+        upload.change(on_drawing, [upload, k, weights, mine], outputs, **page)
+        gr.on([k.change, weights.change], on_options, [digit, k, weights, mine], outputs, **page)
+        taught_outputs = [*outputs, mine, yours, to_remove]
+        for label, button in enumerate(teach_buttons):
+            button.click(on_teach(label), [digit, k, weights, mine], taught_outputs, **page)
+        remove_button.click(on_remove, [to_remove, digit, k, weights, mine], taught_outputs, **page)
         number_outputs = [number, number_digits, picked, read_digits]
-        number_pad.change(on_number, number_pad, number_outputs, trigger_mode="always_last", **page)
-        picked.input(on_pick, [picked, read_digits, k, weights], outputs, **page)
+        number_pad.change(
+            on_number, [number_pad, mine], number_outputs, trigger_mode="always_last", **page
+        )
+        picked.input(on_pick, [picked, read_digits, k, weights, mine], outputs, **page)
         api_image.upload(
             on_api,
             [api_image, k, weights, api_images],
@@ -200,6 +262,7 @@ def build_demo(
             api_name="read_number",
             **limits,
         )
+        demo.load(on_load, None, [mine, yours, to_remove], api_visibility="private")
         demo.load(None, js=SELECT_BRUSH)
         for pad in (sketchpad, number_pad):
             pad.clear(None, js=SELECT_BRUSH)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from knn.cli import add_model_options, model_params
+from knn.examples import FILE_NAME
 from knn.params import MAX_NEIGHBOURS, ModelParams
 
 AUTH_ENV = "APP_AUTH"  # USER:PASSWORD from the environment keeps the password out of `ps`
@@ -47,6 +49,8 @@ class Settings:
     n_train: int | None
     download: bool
     params: ModelParams
+    store: str | None  # the corrections database; None: examples.sqlite in the cache folder
+    extra_examples: str | None  # reviewed examples served to everyone
 
 
 def parse_args(argv: list[str] | None = None) -> Settings:
@@ -89,6 +93,17 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         action="store_true",
         help="do not try to download MNIST: if it is not found, serve the offline fallback at once",
     )
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="SQLite file keeping visitors' corrections (default: examples.sqlite in the cache "
+        "folder)",
+    )
+    parser.add_argument(
+        "--extra-examples",
+        metavar="FOLDER",
+        help="reviewed examples served to everyone, as `python -m knn.examples export` writes them",
+    )
     add_model_options(parser)
     args = parser.parse_args(argv)
     auth = None
@@ -109,4 +124,6 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         n_train=args.n_train,
         download=not args.no_download,
         params=model_params(parser, args),
+        store=args.store or (str(Path(args.cache_dir) / FILE_NAME) if args.cache_dir else None),
+        extra_examples=args.extra_examples,
     )

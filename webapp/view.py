@@ -14,10 +14,17 @@ from typing import Any
 import numpy as np
 
 import knn
+from knn.examples import Examples
 from webapp.images import png_data_url
 from webapp.settings import PREVIEW_SCALE, THUMBNAIL_SCALE
 
 START_HINT = "Draw a digit on the canvas: the prediction follows your pen."
+BADGES = {"yours": ' · <span class="yours">yours</span>', "shared": " · shared"}
+STORE_NOTE = (
+    "Your corrections teach this page at once, for you alone: other visitors never see them. "
+    "They are kept on this server (with the time and this browser session's id, and your user "
+    "name when there is a login), so that the people running it can review them."
+)
 NUMBER_HINT = "Write a number, digit after digit: it is read as you write."
 OFFLINE_NOTICE = (
     "**Offline mode.** MNIST was not found, so this demo runs on scikit-learn's 1,797 bundled "
@@ -103,8 +110,8 @@ def probabilities(result: knn.Classification) -> dict[str, float]:
 
 
 def tally(result: knn.Classification) -> str:
-    """The neighbours' votes, most probable digit first, as one line of Markdown; each
-    neighbour's own share is under its picture."""
+    """The neighbours' votes, most probable digit first, as Markdown; each neighbour's own share
+    is under its picture. Says so first when the drawing does not look like a digit."""
     counts: dict[int, int] = {}
     for neighbour in result.neighbours:
         counts[neighbour.label] = counts.get(neighbour.label, 0) + 1
@@ -114,7 +121,16 @@ def tally(result: knn.Classification) -> str:
         f"**{label}**: {counts[label]} of {n} ({result.probabilities[label]:.0%})"
         for label in order
     )
-    return f"Votes of the {n} nearest training digits: {votes}"
+    line = f"Votes of the {n} nearest training digits: {votes}"
+    if result.prior_share >= 0.005:
+        line += f"; {result.prior_share:.0%} spread over all ten, as the neighbours are far"
+    if result.is_digit:
+        return line
+    return (
+        f"⚠️ **That doesn't look like a digit.** The nearest training digit is "
+        f"{result.strangeness:.1f} times as far as 99% of real digits are from theirs "
+        f"(see the distances below).\n\n{line}"
+    )
 
 
 def picture(digit: np.ndarray, scale: int, alt: str) -> str:
@@ -132,15 +148,16 @@ def gallery(result: knn.Classification) -> str:
         f'<figure class="neighbour">'
         f"{picture(n.image, THUMBNAIL_SCALE, f'training digit {n.index}, a {n.label}')}"
         f"<figcaption><b>{n.label}</b> · distance {n.distance:.0f} · vote {n.weight:.0%}"
-        f"</figcaption></figure>"
+        f"{BADGES.get(n.source, '')}</figcaption></figure>"
         for n in result.neighbours
     )
     return f'<div class="neighbours">{figures}</div>'
 
 
 def answer(result: knn.Classification, images: bool = False) -> dict[str, Any]:
-    """The classification as JSON for programs: label, probabilities and the voters (training
-    index, label, distance, share of the vote); with ``images``, the digits as PNG data URLs."""
+    """The classification as JSON for programs: label, probabilities, whether it looks like a
+    digit and how strange it is, the share spread evenly, and the voters (training index, label,
+    distance, share of the vote, source); with ``images``, the digits as PNG data URLs."""
     neighbours = []
     for n in result.neighbours:
         entry: dict[str, Any] = {
@@ -148,6 +165,7 @@ def answer(result: knn.Classification, images: bool = False) -> dict[str, Any]:
             "label": n.label,
             "distance": n.distance,
             "weight": n.weight,
+            "source": n.source,
         }
         if images:
             entry["image"] = png_data_url(n.image)
@@ -155,8 +173,25 @@ def answer(result: knn.Classification, images: bool = False) -> dict[str, Any]:
     return {
         "label": result.label,
         "probabilities": [float(p) for p in result.probabilities],
+        "is_digit": bool(result.is_digit),
+        "strangeness": float(result.strangeness),
+        "prior_share": float(result.prior_share),
         "neighbours": neighbours,
     }
+
+
+def examples_view(examples: Examples) -> tuple[str, list[tuple[str, int]]]:
+    """A visitor's examples: HTML of each with its label, and (caption, id) choices to remove."""
+    if not len(examples.ids):
+        return "<p>None yet. When an answer is wrong, say which digit it is.</p>", []
+    figures = "".join(
+        f'<figure class="neighbour">{picture(image, THUMBNAIL_SCALE, f"your {label}")}'
+        f"<figcaption><b>{label}</b> · #{example_id}</figcaption></figure>"
+        for image, label, example_id in zip(*examples, strict=True)
+    )
+    pairs = zip(examples.labels, examples.ids, strict=True)
+    choices = [(f"#{example_id}: a {label}", int(example_id)) for label, example_id in pairs]
+    return f'<div class="neighbours">{figures}</div>', choices
 
 
 def about(model: knn.DigitModel, report: dict[str, Any] | None) -> str:
