@@ -42,8 +42,9 @@ SPECK_HEIGHT = 0.35  # groups shorter than this ...
 SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks
 # With a judge (chosen on numbers of MNIST training digits, as above):
 SPLIT_WIDTH = 0.5  # groups this wide may be two digits or more, and get candidate cuts:
-MAX_CUTS = 3  # ... this many at most, the cheapest ...
-CUT_APART = 0.25  # ... this far apart (mean column), ...
+CUT_EVERY = 0.3  # ... one per this much width, ...
+MAX_CUTS = 5  # ... this many at most, the cheapest ...
+CUT_APART = 0.18  # ... this far apart (mean column), ...
 JUDGED_PER_STROKE = 0.2  # ... each costing an entry into the ink, this per stroke width run
 JUDGED_PER_STEP = 0.2  # ... through and this per sideways step (digits stand side by side)
 WIDE_DIGIT = 0.7  # candidates wider than this (90% of single digits are narrower) ...
@@ -153,8 +154,8 @@ def candidate_parts(group: np.ndarray, row: Row) -> dict[Span, np.ndarray]:
     """The candidate digits (bool masks) of a group, by the boundaries they lie between.
 
     Boundary 0 is the group's left edge, the last its right edge, those between its
-    `candidate_cuts`. Candidates too short or light for a digit are left out; the whole group
-    (0, last) is always in.
+    `candidate_cuts`. Candidates too short, light or wide for a digit are left out; the whole
+    group (0, last) is always in.
     """
     cuts = candidate_cuts(group, row)
     sides = [np.zeros_like(group), *cuts, group]
@@ -168,9 +169,13 @@ def candidate_parts(group: np.ndarray, row: Row) -> dict[Span, np.ndarray]:
 
 
 def digit_sized(part: np.ndarray, row: Row) -> bool:
-    """Whether a part is tall enough and holds ink enough for a digit."""
-    top, bottom, _, _ = bounding_box(part)
-    return bottom - top >= PART_HEIGHT * row.height and row.length(part.sum()) >= PART_LENGTH
+    """Whether a part is tall enough, holds ink enough and is narrow enough for a digit."""
+    top, bottom, left, right = bounding_box(part)
+    return (
+        bottom - top >= PART_HEIGHT * row.height
+        and right - left < TWO_WIDTH * row.height
+        and row.length(part.sum()) >= PART_LENGTH
+    )
 
 
 def width_cost(part: np.ndarray, row: Row) -> float:
@@ -294,17 +299,19 @@ def cheapest_cut(group: np.ndarray, row: Row) -> tuple[np.ndarray | None, int]:
 
 
 def candidate_cuts(group: np.ndarray, row: Row) -> list[np.ndarray]:
-    """The left sides (bool masks) of up to `MAX_CUTS` cheapest cuts of a group wide enough
-    for two digits, each leaving a digit on either side, `CUT_APART` from one another;
-    ordered left to right."""
+    """The left sides (bool masks) of the cheapest cuts of a group wide enough for two digits,
+    one per `CUT_EVERY` of its width and at most `MAX_CUTS`, each leaving a digit on either
+    side, `CUT_APART` from one another; ordered left to right."""
     _, _, left, right = bounding_box(group)
-    if right - left < SPLIT_WIDTH * row.height:
+    width = (right - left) / row.height
+    if width < SPLIT_WIDTH:
         return []
+    wanted = min(MAX_CUTS, int(width / CUT_EVERY))
     box, paths, costs = cut_costs(group, row, JUDGED_PER_STROKE / row.stroke, JUDGED_PER_STEP)
     middles = paths.mean(axis=0)
     chosen: list[int] = []
     for end in np.argsort(costs, kind="stable"):
-        if len(chosen) == MAX_CUTS or not np.isfinite(costs[end]):
+        if len(chosen) == wanted or not np.isfinite(costs[end]):
             break
         if all(abs(middles[end] - middles[other]) >= CUT_APART * row.height for other in chosen):
             chosen.append(int(end))
