@@ -6,6 +6,13 @@ digit are cut along the path from top to bottom crossing fewest strokes (touchin
 and groups short and light next to the others are dropped as specks. The row's digit height
 is the scale of every test. Each digit's ink, alone on the canvas, then goes through
 `mnist_from_ink` like any drawing.
+
+Geometry alone cannot tell a wide 0 or a 7 with a long bar from two touching digits. Given a
+`Judge` (a classifier's score of how unlike a digit a 28x28 image is), every group wide enough
+for two digits gets several candidate cuts instead, each candidate digit between two of them
+is made by `mnist_from_ink` and judged (all in one call), and each group is read, cut or not,
+as the candidates of least total cost by dynamic programming over its cuts. `preprocessing`
+knows no classifier: the judge is passed in.
 """
 
 from __future__ import annotations
