@@ -54,7 +54,7 @@ MAX_CUTS = 5  # ... this many at most, the cheapest ...
 CUT_APART = 0.18  # ... this far apart (mean column), ...
 JUDGED_PER_STROKE = 0.2  # ... each costing an entry into the ink, this per stroke width run
 JUDGED_PER_STEP = 0.2  # ... through and this per sideways step (digits stand side by side)
-WIDE_DIGIT = 0.7  # candidates wider than this (90% of single digits are narrower) ...
+WIDE_DIGIT = 0.7  # candidates wider than this (the median digit cut from a touching pair) ...
 WIDTH_COST = 2.0  # ... cost this per squared digit height beyond it: the judge sees no width
 DIGIT_PRIOR = 0.5  # added to the cost of every digit read: higher, fewer digits
 
@@ -79,7 +79,9 @@ def split_digits(image: Any, judge: Judge | None = None) -> list[np.ndarray]:
     layout = lay_out(find_ink(load_drawing(image)))
     if judge is None:
         parts = [part for group in layout.groups for part in cut_too_wide(group, layout.row)]
-        return [mnist_from_ink(layout.alone(parts[i])) for i in reading_order(parts, layout)]
+        return [
+            mnist_from_ink(layout.alone(parts[i])) for i in reading_order(parts, layout.row.height)
+        ]
     return judged_digits(layout, judge)
 
 
@@ -111,12 +113,12 @@ def lay_out(ink: Image.Image) -> Layout:
     return Layout(ink, factor, row, group_by_overlap(strokes, height))
 
 
-def reading_order(parts: list[np.ndarray], layout: Layout) -> list[int]:
-    """The indices of the parts that are digits, not specks, left to right.
-
-    Raises `TooManyDigitsError` for more than `MAX_DIGITS`.
+def reading_order(parts: list[np.ndarray], height: float) -> list[int]:
+    """The indices of the parts (bool grid masks) that are digits, not specks, left to right;
+    `height` is the row's digit height in cells. Raises `TooManyDigitsError` for more than
+    `MAX_DIGITS`.
     """
-    kept = drop_specks(parts, layout.row.height)
+    kept = drop_specks(parts, height)
     if len(kept) > MAX_DIGITS:
         raise TooManyDigitsError(
             f"Found {len(kept)} digits, more than the {MAX_DIGITS} one number may have. "
@@ -150,7 +152,7 @@ def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
             digits.append(image[span])
     return [
         mnist_from_ink(layout.alone(parts[i])) if digits[i] is None else digits[i]
-        for i in reading_order(parts, layout)
+        for i in reading_order(parts, layout.row.height)
     ]
 
 
