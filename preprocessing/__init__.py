@@ -2,7 +2,7 @@
 
 from preprocessing.errors import EmptyDrawingError, ImageTooLargeError, TooManyDigitsError
 from preprocessing.inputs import MAX_PIXELS
-from preprocessing.numbers import MAX_DIGITS, split_digits
+from preprocessing.numbers import MAX_DIGITS, Judge, split_digits
 from preprocessing.pipeline import to_mnist
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "MAX_PIXELS",
     "EmptyDrawingError",
     "ImageTooLargeError",
+    "Judge",
     "TooManyDigitsError",
     "split_digits",
     "to_mnist",

@@ -6,10 +6,18 @@ digit are cut along the path from top to bottom crossing fewest strokes (touchin
 and groups short and light next to the others are dropped as specks. The row's digit height
 is the scale of every test. Each digit's ink, alone on the canvas, then goes through
 `mnist_from_ink` like any drawing.
+
+Geometry alone cannot tell a wide 0 or a 7 with a long bar from two touching digits. Given a
+`Judge` (a classifier's score of how unlike a digit a 28x28 image is), every group wide enough
+for two digits gets several candidate cuts instead, each candidate digit between two of them
+is made by `mnist_from_ink` and judged (all in one call), and each group is read, cut or not,
+as the candidates of least total cost by dynamic programming over its cuts. `preprocessing`
+knows no classifier: the judge is passed in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,38 +47,170 @@ PART_HEIGHT = 0.4  # each side of a cut must be this tall ...
 PART_LENGTH = 0.6  # ... and hold this much ink (a 1 has about 1)
 SPECK_HEIGHT = 0.35  # groups shorter than this ...
 SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks
+# With a judge (chosen on numbers of MNIST training digits, as above):
+SPLIT_WIDTH = 0.5  # groups this wide may be two digits or more, and get candidate cuts:
+CUT_EVERY = 0.3  # ... one per this much width, ...
+MAX_CUTS = 5  # ... this many at most, the cheapest ...
+CUT_APART = 0.18  # ... this far apart (mean column), ...
+JUDGED_PER_STROKE = 0.2  # ... each costing an entry into the ink, this per stroke width run
+JUDGED_PER_STEP = 0.2  # ... through and this per sideways step (digits stand side by side)
+WIDE_DIGIT = 0.7  # candidates wider than this (the median digit cut from a touching pair) ...
+WIDTH_COST = 2.0  # ... cost this per squared digit height beyond it: the judge sees no width
+DIGIT_PRIOR = 0.5  # added to the cost of every digit read: higher, fewer digits
+
+Judge = Callable[[np.ndarray], np.ndarray]
+"""Scores candidate digits, uint8 (n, 28, 28), 0 paper, 255 ink: float (n,), how unlike a digit
+each one is, lower more digit-like."""
 
 
-def split_digits(image: Any) -> list[np.ndarray]:
+def split_digits(image: Any, judge: Judge | None = None) -> list[np.ndarray]:
     """Split a drawn row of digits into MNIST-like digits, left to right.
 
     `image` is anything `to_mnist` takes. Returns a list of (28, 28) uint8 arrays, 0 paper,
     255 ink, each made by `mnist_from_ink` from that digit's ink alone, exactly as `to_mnist`
     makes a single digit. Raises `EmptyDrawingError` when there is no ink and
     `TooManyDigitsError` for more than `MAX_DIGITS` digits.
+
+    Without a `judge`, groups are cut by geometry alone. With one, every group wide enough
+    for two digits gets candidate cuts, and the judge scores each candidate digit they make
+    (all in one call); each group is read as the candidates, cut or not, of least total
+    unlikeness, `width_cost` and `DIGIT_PRIOR` per digit.
     """
-    ink = find_ink(load_drawing(image))
-    return [mnist_from_ink(digit) for digit in separate_digits(ink)]
+    layout = lay_out(find_ink(load_drawing(image)))
+    if judge is None:
+        parts = [part for group in layout.groups for part in cut_too_wide(group, layout.row)]
+        return [
+            mnist_from_ink(layout.alone(parts[i])) for i in reading_order(parts, layout.row.height)
+        ]
+    return judged_digits(layout, judge)
 
 
-def separate_digits(ink: Image.Image) -> list[Image.Image]:
-    """The ink (mode L, 0 paper) of each digit alone on the canvas, left to right."""
+@dataclass(frozen=True)
+class Layout:
+    """A drawing analysed on the coarse grid: its ink, the grid, the scales, the groups."""
+
+    ink: Image.Image  # mode L, 0 paper
+    factor: int  # pixels per grid cell, across and down
+    row: Row
+    groups: list[np.ndarray]  # bool masks on the grid, strokes grouped by overlap
+
+    def alone(self, cells: np.ndarray) -> Image.Image:
+        """The full-resolution ink inside some grid cells, paper elsewhere."""
+        full = np.repeat(np.repeat(cells, self.factor, axis=0), self.factor, axis=1)
+        full = full[: self.ink.height, : self.ink.width]
+        return Image.fromarray(np.where(full, np.asarray(self.ink), 0).astype(np.uint8))
+
+
+def lay_out(ink: Image.Image) -> Layout:
+    """Find the grid, the row's scales and the groups of strokes of the ink (mode L, 0 paper)."""
     if ink.getextrema()[1] < MIN_CONTRAST:
         raise EmptyDrawingError(NO_INK)
     factor = -(-max(ink.size) // ANALYSIS_SIDE)
     cells = np.asarray(ink.reduce(factor) if factor > 1 else ink) > 0
     strokes = connected_strokes(cells)
     height = digit_height(strokes)
-    groups = group_by_overlap(strokes, height)
     row = Row(height, max(1.0, stroke_width(cells)))
-    digits = drop_specks([part for group in groups for part in cut_too_wide(group, row)], height)
-    if len(digits) > MAX_DIGITS:
+    return Layout(ink, factor, row, group_by_overlap(strokes, height))
+
+
+def reading_order(parts: list[np.ndarray], height: float) -> list[int]:
+    """The indices of the parts (bool grid masks) that are digits, not specks, left to right;
+    `height` is the row's digit height in cells. Raises `TooManyDigitsError` for more than
+    `MAX_DIGITS`.
+    """
+    kept = drop_specks(parts, height)
+    if len(kept) > MAX_DIGITS:
         raise TooManyDigitsError(
-            f"Found {len(digits)} digits, more than the {MAX_DIGITS} one number may have. "
+            f"Found {len(kept)} digits, more than the {MAX_DIGITS} one number may have. "
             "Write fewer digits, or leave clear gaps so strokes are not read as digits."
         )
-    digits.sort(key=lambda mask: bounding_box(mask)[2])
-    return [ink_alone(ink, digit, factor) for digit in digits]
+    return sorted(kept, key=lambda i: bounding_box(parts[i])[2])
+
+
+def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
+    """Read each group as the candidate digits of least total unlikeness plus `width_cost`
+    and `DIGIT_PRIOR` each, judging the candidates of every group with a choice in one call;
+    then drop specks and order left to right as `reading_order` does. MNIST digits as
+    `split_digits` returns."""
+    readings = [candidate_parts(group, layout.row) for group in layout.groups]
+    choices = [reading for reading in readings if len(reading) > 1]
+    images = [mnist_from_ink(layout.alone(part)) for parts in choices for part in parts.values()]
+    costs, rendered = iter(judge(np.stack(images)) if images else []), iter(images)
+    parts: list[np.ndarray] = []
+    digits: list[np.ndarray | None] = []
+    for reading in readings:
+        if len(reading) == 1:
+            parts.extend(reading.values())
+            digits.append(None)
+            continue
+        cost = {
+            span: float(next(costs)) + width_cost(reading[span], layout.row) for span in reading
+        }
+        image = {span: next(rendered) for span in reading}
+        for span in cheapest_reading(cost):
+            parts.append(reading[span])
+            digits.append(image[span])
+    return [
+        mnist_from_ink(layout.alone(parts[i])) if digits[i] is None else digits[i]
+        for i in reading_order(parts, layout.row.height)
+    ]
+
+
+Span = tuple[int, int]  # a candidate digit between two of a group's boundaries, left then right
+
+
+def candidate_parts(group: np.ndarray, row: Row) -> dict[Span, np.ndarray]:
+    """The candidate digits (bool masks) of a group, by the boundaries they lie between.
+
+    Boundary 0 is the group's left edge, the last its right edge, those between its
+    `candidate_cuts`. Candidates too short, light or wide for a digit are left out; the whole
+    group (0, last) is always in.
+    """
+    cuts = candidate_cuts(group, row)
+    sides = [np.zeros_like(group), *cuts, group]
+    parts = {(0, len(sides) - 1): group}
+    for right in range(1, len(sides)):
+        for left in range(right):
+            part = group & sides[right] & ~sides[left]
+            if part.any() and digit_sized(part, row):
+                parts[left, right] = part
+    return parts
+
+
+def digit_sized(part: np.ndarray, row: Row) -> bool:
+    """Whether a part is tall enough, holds ink enough and is narrow enough for a digit."""
+    top, bottom, left, right = bounding_box(part)
+    return (
+        bottom - top >= PART_HEIGHT * row.height
+        and right - left < TWO_WIDTH * row.height
+        and row.length(part.sum()) >= PART_LENGTH
+    )
+
+
+def width_cost(part: np.ndarray, row: Row) -> float:
+    """`WIDTH_COST` per squared digit height the part is wider than `WIDE_DIGIT`: every
+    candidate is fitted to 20x20 for the judge, which so cannot tell a wide pair by its width."""
+    _, _, left, right = bounding_box(part)
+    return WIDTH_COST * max(0.0, (right - left) / row.height - WIDE_DIGIT) ** 2
+
+
+def cheapest_reading(costs: dict[Span, float]) -> list[Span]:
+    """The spans from the first boundary to the last, each next to the one before, of least
+    total cost plus `DIGIT_PRIOR` per span: dynamic programming over the boundaries."""
+    last = max(right for _, right in costs)
+    best = np.full(last + 1, np.inf)
+    best[0] = 0.0
+    came_from = np.zeros(last + 1, dtype=np.int64)
+    for (left, right), cost in sorted(costs.items(), key=lambda item: item[0][1]):
+        if best[left] + cost + DIGIT_PRIOR < best[right]:
+            best[right] = best[left] + cost + DIGIT_PRIOR
+            came_from[right] = left
+    spans = []
+    right = last
+    while right > 0:
+        spans.append((int(came_from[right]), right))
+        right = spans[-1][0]
+    return spans[::-1]
 
 
 def connected_strokes(mask: np.ndarray) -> list[np.ndarray]:
@@ -158,43 +298,85 @@ def cheapest_cut(group: np.ndarray, row: Row) -> tuple[np.ndarray | None, int]:
     joins two digits every cut along it is as good, and two digits meet nearer the middle
     than one digit's own stroke does.
     """
-    top, bottom, left, right = bounding_box(group)
-    box = (slice(top, bottom), slice(left, right))
-    paths, costs = cheapest_paths(dilate(group, 1)[box])
-    inside = np.cumsum(group[box], axis=1)
-    left = inside[np.arange(len(paths))[:, None], paths]
-    for side in (left, inside[:, -1:] - left):
-        short = spans(side > 0) < PART_HEIGHT * row.height
-        costs[short | (row.length(side.sum(axis=0)) < PART_LENGTH)] = np.inf
+    box, paths, costs = cut_costs(group, row, PER_CELL)
     if not np.isfinite(costs.min()):
         return None, 0
     strokes = np.floor(costs)
     fewest = np.flatnonzero(strokes == strokes.min())
     best = fewest[np.argmin(np.abs(fewest - (len(costs) - 1) / 2))]
+    return left_of(group, box, paths[:, best]), int(strokes[best])
+
+
+def candidate_cuts(group: np.ndarray, row: Row) -> list[np.ndarray]:
+    """The left sides (bool masks) of the cheapest cuts of a group wide enough for two digits,
+    one per `CUT_EVERY` of its width and at most `MAX_CUTS`, each leaving a digit on either
+    side, `CUT_APART` from one another; ordered left to right."""
+    _, _, left, right = bounding_box(group)
+    width = (right - left) / row.height
+    if width < SPLIT_WIDTH:
+        return []
+    wanted = min(MAX_CUTS, int(width / CUT_EVERY))
+    box, paths, costs = cut_costs(group, row, JUDGED_PER_STROKE / row.stroke, JUDGED_PER_STEP)
+    middles = paths.mean(axis=0)
+    chosen: list[int] = []
+    for end in np.argsort(costs, kind="stable"):
+        if len(chosen) == wanted or not np.isfinite(costs[end]):
+            break
+        if all(abs(middles[end] - middles[other]) >= CUT_APART * row.height for other in chosen):
+            chosen.append(int(end))
+    return [left_of(group, box, paths[:, end]) for end in sorted(chosen, key=middles.__getitem__)]
+
+
+def cut_costs(
+    group: np.ndarray, row: Row, per_cell: float, per_step: float = 0.0
+) -> tuple[Box, np.ndarray, np.ndarray]:
+    """The group's bounding box, and for each of its bottom columns the cheapest path from top
+    to bottom ending there (`cheapest_paths`: its columns (rows, width) inside the box) and
+    its cost, infinite when a side would be too short or too light for a digit."""
+    top, bottom, left, right = box = bounding_box(group)
+    inside = np.cumsum(group[top:bottom, left:right], axis=1)
+    paths, costs = cheapest_paths(dilate(group, 1)[top:bottom, left:right], per_cell, per_step)
+    on_left = inside[np.arange(len(paths))[:, None], paths]
+    for side in (on_left, inside[:, -1:] - on_left):
+        short = spans(side > 0) < PART_HEIGHT * row.height
+        costs[short | (row.length(side.sum(axis=0)) < PART_LENGTH)] = np.inf
+    return box, paths, costs
+
+
+def left_of(group: np.ndarray, box: Box, path: np.ndarray) -> np.ndarray:
+    """The cells of the group's grid at or left of a path (its column in each row of the box)."""
+    top, bottom, left, right = box
     cut = np.zeros_like(group)
-    cut[box] = np.arange(paths.shape[1])[None, :] <= paths[:, best : best + 1]
-    return cut, int(strokes[best])
+    cut[top:bottom, left:right] = np.arange(right - left)[None, :] <= path[:, None]
+    return cut
 
 
-def cheapest_paths(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cheapest_paths(
+    ink: np.ndarray, per_cell: float, per_step: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-to-bottom paths through a bool ink mask that move down a row at a time and at
     most one column sideways, by dynamic programming as in seam carving.
 
-    For each bottom column, the path ending there that enters the ink fewest times, ties
-    going to the one through fewest ink cells: its columns (rows, width) and its cost,
-    entries + `PER_CELL` * cells. The caller thickens the ink by a cell first, so no path
-    slips diagonally between the cells of a thin stroke.
+    For each bottom column, the cheapest path ending there: its columns (rows, width) and
+    its cost, ink entries + `per_cell` * ink cells + `per_step` * sideways steps. The caller
+    thickens the ink by a cell first, so no path slips diagonally between the cells of a thin
+    stroke.
     """
     height, width = ink.shape
-    total = ink[0] * (1 + PER_CELL)
+    total = ink[0] * (1 + per_cell)
     moves = np.zeros((height, width), dtype=np.int64)
     for row in range(1, height):
         padded = np.pad(total, 1, constant_values=np.inf)
         above = np.pad(ink[row - 1], 1)
         entering = [ink[row] & ~above[shift : shift + width] for shift in range(3)]
-        options = np.stack([padded[shift : shift + width] + entering[shift] for shift in range(3)])
+        options = np.stack(
+            [
+                padded[shift : shift + width] + entering[shift] + per_step * (shift != 1)
+                for shift in range(3)
+            ]
+        )
         moves[row] = np.argmin(options, axis=0) - 1
-        total = options.min(axis=0) + PER_CELL * ink[row]
+        total = options.min(axis=0) + per_cell * ink[row]
     paths = np.zeros((height, width), dtype=np.int64)
     paths[-1] = np.arange(width)
     for row in range(height - 1, 0, -1):
@@ -210,18 +392,10 @@ def spans(rows_with_ink: np.ndarray) -> np.ndarray:
     return np.where(any_ink, last - first + 1, 0)
 
 
-def drop_specks(digits: list[np.ndarray], height: float) -> list[np.ndarray]:
-    """Drop groups short and light next to the heaviest digit: dots and specks."""
+def drop_specks(digits: list[np.ndarray], height: float) -> list[int]:
+    """The indices of the digits kept: groups short and light next to the heaviest digit are
+    dots and specks."""
     masses = np.array([digit.sum() for digit in digits])
-    heights = [bottom - top for top, bottom, _, _ in map(bounding_box, digits)]
-    return [
-        digit
-        for digit, mass, tall in zip(digits, masses, heights, strict=True)
-        if tall >= SPECK_HEIGHT * height or mass >= SPECK_SHARE * masses.max()
-    ]
-
-
-def ink_alone(ink: Image.Image, cells: np.ndarray, factor: int) -> Image.Image:
-    """The full-resolution ink inside the grid cells of one digit, paper elsewhere."""
-    full = np.repeat(np.repeat(cells, factor, axis=0), factor, axis=1)[: ink.height, : ink.width]
-    return Image.fromarray(np.where(full, np.asarray(ink), 0).astype(np.uint8))
+    heights = np.array([bottom - top for top, bottom, _, _ in map(bounding_box, digits)])
+    keep = (heights >= SPECK_HEIGHT * height) | (masses >= SPECK_SHARE * masses.max())
+    return np.flatnonzero(keep).tolist()

@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+import knn
 from benchmarks.drawn_digits import centre_lines, draw_skeleton
+from benchmarks.numbers import model_judge
 from preprocessing import (
     MAX_DIGITS,
     EmptyDrawingError,
+    Judge,
     TooManyDigitsError,
     split_digits,
     to_mnist,
@@ -32,6 +35,21 @@ ZERO = [
         (0.5, 0),
     ]
 ]
+THREE = [
+    [
+        (0.1, 0.1),
+        (0.5, 0),
+        (0.9, 0.15),
+        (0.85, 0.4),
+        (0.45, 0.5),
+        (0.9, 0.6),
+        (0.95, 0.85),
+        (0.5, 1),
+        (0.05, 0.9),
+    ]
+]
+SEVEN = [[(0.0, 0.0), (1.0, 0.0), (0.35, 1.0)]]
+FOUR = [[(0.6, 0.0), (0.0, 0.65), (1.0, 0.65)], [(0.7, 0.3), (0.7, 1.0)]]
 FOUR_IN_TWO = [[(0.45, 0.0), (0.0, 0.65), (1.0, 0.65)], [(0.75, 0.25), (0.75, 1.0)]]
 SEVEN_CROSSED = [[(0.0, 0.0), (1.0, 0.0), (0.35, 1.0)], [(0.3, 0.5), (0.85, 0.5)]]
 FIVE_FLAGGED = [
@@ -186,3 +204,78 @@ def test_more_than_max_digits_raise_an_error_saying_so():
     with pytest.raises(TooManyDigitsError, match=f"{MAX_DIGITS + 2} digits.*{MAX_DIGITS}"):
         split_digits(on_paper(*ones))
     assert issubclass(TooManyDigitsError, ValueError)
+
+
+# With a judge: a real model, fitted on MNIST training digits.
+JUDGE_TRAINING_DIGITS = 3000
+
+
+@pytest.fixture(scope="module")
+def model(mnist) -> knn.DigitModel:
+    images = mnist.train_images[:JUDGE_TRAINING_DIGITS]
+    return knn.DigitModel.from_images(images, mnist.train_labels[:JUDGE_TRAINING_DIGITS])
+
+
+@pytest.fixture(scope="module")
+def judge(model) -> Judge:
+    return model_judge(model)
+
+
+def test_with_a_judge_digits_come_back_in_order_each_as_to_mnist_makes_it_alone(
+    mnist_layers, judge
+):
+    layers, _ = mnist_layers
+    digits = split_digits(on_paper(*layers), judge)
+    assert len(digits) == len(layers)
+    for digit, layer in zip(digits, layers, strict=True):
+        assert np.array_equal(digit, alone(layer))
+
+
+def test_the_judge_reads_overlapping_threes_that_geometry_cuts_wrongly(model, judge):
+    left, right = draw(THREE, (150, 60, 120, 180)), draw(THREE, (250, 65, 120, 175))
+    assert (left & right).any()
+    drawing = on_paper(left, right)
+    assert model.predict(np.stack(split_digits(drawing))).tolist() != [3, 3]
+    digits = split_digits(drawing, judge)
+    assert model.predict(np.stack(digits)).tolist() == [3, 3]
+    assert alike(digits[0], alone(left)) > 0.8
+    assert alike(digits[1], alone(right)) > 0.8
+
+
+@pytest.mark.parametrize(
+    ("strokes", "width"), [(ZERO, 260), (SEVEN, 250), (FOUR, 200)], ids=["0", "7", "4"]
+)
+def test_a_wide_single_digit_stays_whole_with_the_judge(strokes, width, judge):
+    layer = draw(strokes, (200, 60, width, 180))
+    digits = split_digits(on_paper(layer), judge)
+    assert len(digits) == 1
+    assert np.array_equal(digits[0], alone(layer))
+
+
+def test_a_touching_pair_inside_a_number_is_read_in_place(model, judge):
+    layers = [
+        draw(ONE, (100, 60, 20, 180)),
+        draw(THREE, (200, 60, 120, 180)),
+        draw(THREE, (300, 65, 120, 175)),
+        draw(SEVEN, (520, 60, 130, 180)),
+    ]
+    digits = split_digits(on_paper(*layers), judge)
+    assert model.predict(np.stack(digits)).tolist() == [1, 3, 3, 7]
+    assert np.array_equal(digits[0], alone(layers[0]))
+    assert np.array_equal(digits[-1], alone(layers[-1]))
+
+
+def test_the_judge_is_asked_once_for_all_candidates_of_a_drawing(judge):
+    calls = []
+
+    def counting(digits: np.ndarray) -> np.ndarray:
+        assert digits.ndim == 3 and digits.shape[1:] == (28, 28) and digits.dtype == np.uint8
+        calls.append(len(digits))
+        return judge(digits)
+
+    wide = [draw(ZERO, (100, 60, 260, 180)), draw(SEVEN, (450, 60, 250, 180))]
+    assert len(split_digits(on_paper(*wide), counting)) == 2
+    assert len(calls) == 1 and calls[0] > 2
+    calls.clear()
+    assert len(split_digits(on_paper(draw(ONE, (200, 60, 20, 180))), counting)) == 1
+    assert calls == []
