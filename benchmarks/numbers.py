@@ -6,7 +6,7 @@ number from 75 to 100% of its tallest digit, a slope of up to 4 degrees, gaps of
 the digit height, and about one gap in five touching or overlapping by up to 15%, on the
 Number tab's 900x300 canvas, black on white or on transparent paper (a Sketchpad dict).
 
-For `split_digits` by geometry alone and with `model_judge` (the classifier judging candidate
+For `split_digits` by geometry alone and with `knn.DigitJudge` (the classifier judging candidate
 cuts), for the naive baseline (cuts at empty columns only) and for the ceiling (each digit's
 own ink alone on the canvas through `to_mnist`: what perfect splitting reads), it reports
 numbers whose digit count is right, numbers read exactly, and digits right
@@ -38,6 +38,7 @@ from benchmarks.drawn_digits import (
     draw_skeleton,
     transparent_paper,
 )
+from knn.judge import DigitJudge
 from preprocessing import Judge, TooManyDigitsError, split_digits, to_mnist
 from preprocessing.ink import find_ink
 from preprocessing.inputs import load_drawing
@@ -53,12 +54,6 @@ CLOSE_SHARE = 0.2  # ... for about one gap in five
 SLOPE_DEGREES = 4.0  # the row rises or falls by up to this angle
 JITTER = 0.05  # each digit strays from the sloping baseline by up to this many digit heights
 MARGIN = 10  # pixels kept free at the canvas edges
-# The judge (chosen with --split train):
-JUDGE_SHORTLIST = 16  # IDM re-ranks this many: the nearest distance barely moves from the
-# default 64's, at a third of the time
-TYPICAL_SAMPLE = 50  # training digits per class whose nearest other digit sets its typical distance
-EXCUSED_SHARE = 0.5  # a candidate's nearest distance counts beyond this share of its class's
-# typical one: 1s lie nearer their neighbours than 8s do (0 and 1 did worse on --split train)
 
 
 @dataclass(frozen=True)
@@ -129,38 +124,6 @@ def make_numbers(
             )
         )
     return numbers
-
-
-def model_judge(model: knn.DigitModel) -> Judge:
-    """A `split_digits` judge from the digit model: how far each candidate's nearest training
-    digit is, beyond `EXCUSED_SHARE` of the typical nearest distance of that digit's class,
-    in typical nearest distances of all classes, squared with its sign (0 near a typical
-    digit, 1 about one typical distance beyond, growing fast for what is no digit).
-
-    The score is the body of `judge`: a calibrated is-digit score from the model would take
-    its place as one line (minus its log), with `preprocessing.numbers.DIGIT_PRIOR` chosen
-    anew on --split train.
-    """
-    judging = model.with_params(shortlist=JUDGE_SHORTLIST)
-    typical = typical_nearest_distances(judging)
-    scale = float(np.median(typical))
-
-    def judge(digits: np.ndarray) -> np.ndarray:
-        distances, indices = judging.kneighbors(digits)
-        nearest = distances[:, 0] - EXCUSED_SHARE * typical[judging.labels[indices[:, 0]]]
-        return nearest * np.abs(nearest) / scale**2
-
-    return judge
-
-
-def typical_nearest_distances(model: knn.DigitModel) -> np.ndarray:
-    """For each class 0..9, the median distance from `TYPICAL_SAMPLE` of its training digits to
-    the nearest other training digit: float (10,)."""
-    chosen = np.concatenate(
-        [np.flatnonzero(model.labels == label)[:TYPICAL_SAMPLE] for label in range(10)]
-    )
-    distances, _ = model.with_params(n_neighbors=2).kneighbors(model.images[chosen])
-    return np.array([np.median(distances[model.labels[chosen] == label, 1]) for label in range(10)])
 
 
 def split_at_empty_columns(drawing: np.ndarray | dict) -> list[np.ndarray]:
@@ -235,7 +198,7 @@ def main() -> None:
         else (mnist.train_images, mnist.train_labels)
     )
     model = knn.load_model(data_dir=args.data_dir, download=False)
-    judge = model_judge(model)
+    judge = DigitJudge(model)
     numbers = make_numbers(images, labels, args.n, np.random.default_rng(args.seed))
     geometry, geometry_ms = split_timed(numbers, None)
     judged, judged_ms = split_timed(numbers, judge)

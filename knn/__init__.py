@@ -20,12 +20,14 @@ from knn.data import (
 from knn.engine import KNNClassifier, NotFittedError
 from knn.fallback import load_model_or_fallback
 from knn.features import extract_features
+from knn.judge import DigitJudge
 from knn.model import Classification, DigitModel, Neighbour, load_model
 from knn.params import ModelParams
 
 __all__ = [
     "MNIST",
     "Classification",
+    "DigitJudge",
     "DigitModel",
     "KNNClassifier",
     "MNISTChecksumError",

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 import knn
 from benchmarks.drawn_digits import centre_lines, draw_skeleton
-from benchmarks.numbers import model_judge
+from knn.judge import DigitJudge
 from preprocessing import (
     MAX_DIGITS,
     EmptyDrawingError,
@@ -218,7 +218,7 @@ def model(mnist) -> knn.DigitModel:
 
 @pytest.fixture(scope="module")
 def judge(model) -> Judge:
-    return model_judge(model)
+    return DigitJudge(model)
 
 
 def test_with_a_judge_digits_come_back_in_order_each_as_to_mnist_makes_it_alone(

@@ -243,15 +243,17 @@ def test_a_written_number_is_read_digit_by_digit(model: knn.DigitModel) -> None:
         [(300, 110), (340, 60), (420, 80), (420, 160), (290, 330), (450, 330)],
         side=600,
     )
-    read = answers.read_number(model, four_two)
+    judge = knn.DigitJudge(model)
+    read = answers.read_number(model, four_two, judge)
     assert read.text == "# 42" and read.choices == ["1: 4", "2: 2"]
     assert len(read.digits) == 2 and len(img_sources(read.digits_html)) == 2
-    np.testing.assert_array_equal(read.digits[0], preprocessing.split_digits(four_two)[0])
-    text, details = answers.read_number_for_api(model, four_two)
+    np.testing.assert_array_equal(read.digits[0], preprocessing.split_digits(four_two, judge)[0])
+    text, details = answers.read_number_for_api(model, four_two, judge)
     assert text == "42" and [d["label"] for d in details["digits"]] == [4, 2]
     assert all(sum(d["probabilities"]) == pytest.approx(1) for d in details["digits"])
-    assert answers.read_number(model, sketch()).text.startswith("✏️")
-    assert answers.read_number_for_api(model, sketch()) == ("", {"hint": preprocessing.ink.NO_INK})
+    assert answers.read_number(model, sketch(), judge).text.startswith("✏️")
+    blank = answers.read_number_for_api(model, sketch(), judge)
+    assert blank == ("", {"hint": preprocessing.ink.NO_INK})
 
 
 def test_a_correction_teaches_this_visitor_alone(

@@ -8,6 +8,7 @@ cannot be read is a short :class:`gradio.Error` that names no server path.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -61,31 +62,34 @@ def classify_for_api(
     return view.probabilities(result), details
 
 
-def read_number(model: knn.DigitModel, drawing: Any) -> view.NumberView:
-    """The Number tab's view of a drawn number, each digit read on its own."""
+def read_number(model: knn.DigitModel, drawing: Any, judge: knn.DigitJudge) -> view.NumberView:
+    """The Number tab's view of a drawn number, each digit read on its own; ``judge`` says
+    where touching digits part."""
     try:
-        digits = split(drawing)
+        digits = split(drawing, judge)
     except preprocessing.EmptyDrawingError:
         return view.number_hint()
     return view.show_number(digits, model.predict_proba(np.stack(digits)))
 
 
-def read_number_for_api(model: knn.DigitModel, image: Any) -> tuple[str, dict[str, Any]]:
+def read_number_for_api(
+    model: knn.DigitModel, image: Any, judge: knn.DigitJudge
+) -> tuple[str, dict[str, Any]]:
     """The API's answer for a number: its text, and the details (see ``view.number_answer``).
 
     A blank image gives an empty text and ``{"hint": ...}``.
     """
     try:
-        digits = split(image)
+        digits = split(image, judge)
     except preprocessing.EmptyDrawingError as err:
         return "", {"hint": str(err)}
     details = view.number_answer(model.predict_proba(np.stack(digits)))
     return details["text"], details
 
 
-def split(drawing: Any) -> list[np.ndarray]:
+def split(drawing: Any, judge: knn.DigitJudge) -> list[np.ndarray]:
     """``split_digits`` of a drawing, with unreadable input as a short ``gr.Error``."""
-    return guarded(preprocessing.split_digits, drawing)
+    return guarded(functools.partial(preprocessing.split_digits, judge=judge), drawing)
 
 
 NO_EXAMPLES = Examples(

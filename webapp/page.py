@@ -76,6 +76,7 @@ def build_demo(
 ) -> gr.Blocks:
     """The page for ``model``, keeping visitors' corrections in ``store``, with ``notice`` as a
     banner and ``report`` in the About panel."""
+    judge = knn.DigitJudge(model)  # where a written number's touching digits part
     with gr.Blocks(title="Draw a digit", delete_cache=(FILE_LIFETIME, FILE_LIFETIME)) as demo:
         gr.Markdown(INTRO)
         if notice:
@@ -208,7 +209,7 @@ def build_demo(
             return answers.classify_for_api(model, image, k, weights, images)
 
         def on_number(drawing: Any, taught: Examples) -> dict:
-            read = answers.read_number(answers.for_visitor(model, taught), drawing)
+            read = answers.read_number(answers.for_visitor(model, taught), drawing, judge)
             choices = read.choices
             return {
                 number: read.text,
@@ -224,7 +225,7 @@ def build_demo(
             return on_options(digits[position], k, weights, taught)
 
         def on_number_api(image: Any) -> tuple:
-            return answers.read_number_for_api(model, image)
+            return answers.read_number_for_api(model, image, judge)
 
         outputs = [prediction, votes, preview, neighbours, digit]
         limits = {"concurrency_limit": CONCURRENCY, "concurrency_id": "classify"}
