@@ -17,8 +17,8 @@ from knn.search import ExactSearch
 
 WEIGHTS = ("uniform", "distance")
 
-#: Temporary bytes per (query, training row) pair: a float32 score.
-_BYTES_PER_PAIR = 4
+#: Temporary bytes per (query, training row) pair: a float32 score in each of two buffers.
+_BYTES_PER_PAIR = 8
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -36,8 +36,8 @@ class KNNClassifier:
         ``"uniform"``: each neighbour has one vote. ``"distance"``: a vote weighs ``1 / distance``;
         a query with neighbours at distance 0 gives all the weight to them, as scikit-learn does.
     max_chunk_bytes : int, default=256 MiB
-        Bound on the temporary scores of one chunk of queries: a float32 for each pair of a
-        query and one of the n_samples_fit training rows.
+        Bound on the temporary scores of the search: two chunks of queries (one searched while
+        the next is scored), a float32 for each pair of a query and a training row.
 
     Attributes
     ----------

@@ -14,16 +14,18 @@ their members are partitioned. The c candidates are then measured again exactly 
 from the differences) and sorted by (distance, training index), so float32 rounding and ties
 change neither the neighbours nor their order.
 
-A large batch of queries runs in chunks, so memory stays bounded; the product of a chunk uses
-all of BLAS's threads, then the selection of the chunk is split among a few threads (NumPy
-releases the GIL in its reductions, partitions and sorts).
+A large batch of queries runs in chunks, so memory stays bounded. The product of a chunk uses
+all of BLAS's threads; the selection in the chunk is split among a few threads of our own (NumPy
+releases the GIL in its reductions, partitions and sorts), which run while the product of the
+next chunk is computed.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
-from itertools import pairwise, repeat
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 
@@ -71,31 +73,36 @@ class ExactSearch:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Exact squared distances float64 (m, k) and indices (m, k), nearest first.
 
-        queries : float32 (m, d). chunk_rows : queries per matrix product (memory: 4 bytes per
-        query and training row). n_threads : threads for the selection (default: the CPUs).
-        Ties in distance go to the lower training index.
+        queries : float32 (m, d). chunk_rows : queries per matrix product (memory: two float32
+        scores per query and training row). n_threads : threads for the selection (default: the
+        CPUs). Ties in distance go to the lower training index.
         """
         n_threads = n_threads or os.cpu_count() or 1
         sq_distances = np.empty((len(queries), k))
         indices = np.empty((len(queries), k), dtype=np.intp)
-        # Buffers reused by every chunk, so that two chunks' scores are never alive at once.
         chunk_rows = min(chunk_rows, len(queries))
         extended = np.empty((chunk_rows, self._rows.shape[1]), np.float32)
-        scores_buffer = np.empty((chunk_rows, len(self._rows)), np.float32)
+        # Two score buffers: the threads search one chunk's while the next product fills the other.
+        buffers = np.empty((2, chunk_rows, len(self._rows)), np.float32)
+        pending: list[tuple[slice, Future]] = []
         with ThreadPoolExecutor(n_threads) as pool:
-            for start in range(0, len(queries), chunk_rows):
+            submit = pool.submit if len(queries) >= 2 * MIN_ROWS_PER_THREAD else _run_now
+            for chunk, start in enumerate(range(0, len(queries), chunk_rows)):
                 q = queries[start : start + chunk_rows]
                 np.negative(q, out=extended[: len(q), :-1])
                 extended[: len(q), -1] = 1.0
-                scores = np.matmul(extended[: len(q)], self._rows.T, out=scores_buffer[: len(q)])
-                parts = _split(len(q), n_threads)
-                run = pool.map if len(parts) > 1 else map  # no thread for a single drawing
-                results = run(
-                    self._nearest, [q[p] for p in parts], [scores[p] for p in parts], repeat(k)
+                scores = np.matmul(
+                    extended[: len(q)], self._rows.T, out=buffers[chunk % 2, : len(q)]
                 )
-                for part, (d, i) in zip(parts, results, strict=True):
-                    rows = slice(start + part.start, start + part.stop)
-                    sq_distances[rows], indices[rows] = d, i
+                _collect(pending, sq_distances, indices)
+                pending = [
+                    (
+                        slice(start + p.start, start + p.stop),
+                        submit(self._nearest, q[p], scores[p], k),
+                    )
+                    for p in _split(len(q), n_threads)
+                ]
+            _collect(pending, sq_distances, indices)
         return sq_distances, indices
 
     def _nearest(
@@ -131,6 +138,21 @@ def candidates(scores: np.ndarray, c: int, n_groups: int) -> np.ndarray:
     best = np.argpartition(members, c - 1, axis=1)[:, :c]  # flat (member, chosen group)
     member, chosen = np.divmod(best, c)
     return member * n_groups + np.take_along_axis(groups, chosen, axis=1)
+
+
+def _collect(
+    pending: list[tuple[slice, Future]], sq_distances: np.ndarray, indices: np.ndarray
+) -> None:
+    """Write the results of finished selections into their rows."""
+    for rows, future in pending:
+        sq_distances[rows], indices[rows] = future.result()
+
+
+def _run_now(function: Callable, *args: object) -> Future:
+    """Call at once, in this thread, and return the result as a finished future."""
+    future: Future = Future()
+    future.set_result(function(*args))
+    return future
 
 
 def _split(n_rows: int, n_threads: int) -> list[slice]:
