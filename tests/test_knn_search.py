@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from knn.search import GROUP_SIZE, MIN_ROWS_PER_THREAD, ExactSearch, candidates
+from knn.search import GROUP_SIZE, MIN_ROWS_PER_THREAD, SMALL_BATCH, ExactSearch, candidates
 
 
 def brute_force(points: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,14 +45,15 @@ def test_the_best_may_all_share_one_group() -> None:
 
 @pytest.mark.parametrize("n", [1, 5, GROUP_SIZE, 20 * GROUP_SIZE + 7])
 @pytest.mark.parametrize("k", [1, 3, 12])
-def test_matches_a_float64_brute_force(n: int, k: int) -> None:
+@pytest.mark.parametrize("chunk_rows", [1, SMALL_BATCH, 16])  # NumPy's loop, then BLAS
+def test_matches_a_float64_brute_force(n: int, k: int, chunk_rows: int) -> None:
     rng = np.random.default_rng(n + k)
     points = rng.normal(size=(n, 6)).astype(np.float32)
     queries = rng.normal(size=(40, 6)).astype(np.float32)
     k = min(k, n)
     search = ExactSearch(points)
     assert np.array_equal(search.points, points)
-    sq_distances, indices = search.kneighbors(queries, k, chunk_rows=16)
+    sq_distances, indices = search.kneighbors(queries, k, chunk_rows)
     expected_distances, expected_indices = brute_force(points, queries, k)
     assert np.array_equal(indices, expected_indices)
     np.testing.assert_allclose(
