@@ -1,11 +1,22 @@
-"""The engine against scikit-learn's brute-force kNN on all of MNIST, raw pixels, in one run.
+"""The engine against scikit-learn, faiss and the bare matrix product on all of MNIST, in one run.
 
-    python -m benchmarks.knn_vs_sklearn [--k 3] [--n-train 60000] [--n-test 10000] [--data-dir D]
+    python -m benchmarks.knn_vs_sklearn [--k 3] [--rounds 3] [--n-train 60000] [--n-test 10000]
 
-Each engine runs in a child process of its own (fit + predict), so that its wall time and peak
-resident memory are its alone. Prints both times, their ratio (target: at most 1.0, aim 0.7), the
-share of identical predictions (target: at least 99.9%), both accuracies and the engine's peak
-memory (target: under 1.5 GB).
+Every contender gets the same float32 arrays (raw pixels; scikit-learn handed uint8 would first
+convert them to float64 and take twice as long) and runs in a process of its own, so its time
+and peak memory are its alone (in one process, faiss's OpenMP runtime slows scikit-learn's down
+twofold). The contenders, each timed from fit to predictions:
+
+- scikit-learn's brute-force ``KNeighborsClassifier`` with ``n_jobs=-1``;
+- faiss's exact search ``IndexFlatL2`` (faiss-cpu, all cores), with a majority vote;
+- the bare float32 product of the queries against the training rows, in chunks of 1,000 queries:
+  no exact search done this way can be faster;
+- ours, ``knn.KNNClassifier``.
+
+The contenders run back to back, ``--rounds`` times over, and each figure is the median with the
+range over the rounds. Targets: ours no slower than faiss, within 1.1-1.3x of the product, at
+least 99.9% of predictions identical to scikit-learn's, peak memory under 1 GB. faiss is a
+benchmark-only dependency: ``pip install -r benchmarks/requirements.txt``.
 """
 
 from __future__ import annotations
@@ -21,73 +32,121 @@ from pathlib import Path
 
 import numpy as np
 
+CONTENDERS = ("sklearn", "faiss", "product", "ours")
+LABELS = {
+    "sklearn": "scikit-learn brute, n_jobs=-1",
+    "faiss": "faiss IndexFlatL2",
+    "product": "bare matrix product",
+    "ours": "knn.KNNClassifier",
+}
+PRODUCT_CHUNK = 1000  # queries per product, as an exact search in chunks would do it
 
-def run_engine(engine: str, k: int, n_train: int, n_test: int, data_dir: str | None, out: Path):
-    """Child process: fit and predict with one engine, save the predictions, print the figures."""
-    from knn.data import load_mnist
 
-    mnist = load_mnist(data_dir, download=False)
-    X_train = mnist.train_images[:n_train].reshape(n_train, -1)
-    X_test = mnist.test_images[:n_test].reshape(n_test, -1)
-    y_train = mnist.train_labels[:n_train]
-    if engine == "ours":
+def predict(contender: str, k: int, X: np.ndarray, y: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """Fit on X float32 (n, d), y (n,) and label the queries Q float32 (m, d); for the bare
+    product, compute the scores and return no labels (-1)."""
+    if contender == "ours":
         from knn.engine import KNNClassifier
 
-        classifier = KNNClassifier(n_neighbors=k)
-    else:
+        return KNNClassifier(n_neighbors=k).fit(X, y).predict(Q)
+    if contender == "sklearn":
         from sklearn.neighbors import KNeighborsClassifier
 
-        classifier = KNeighborsClassifier(n_neighbors=k, algorithm="brute", n_jobs=-1)
+        return (
+            KNeighborsClassifier(n_neighbors=k, algorithm="brute", n_jobs=-1).fit(X, y).predict(Q)
+        )
+    if contender == "faiss":
+        import faiss
+
+        from knn.engine import vote
+
+        index = faiss.IndexFlatL2(X.shape[1])
+        index.add(X)
+        distances, indices = index.search(Q, k)
+        return vote(y[indices], distances, "uniform", 10).argmax(axis=1)
+    for start in range(0, len(Q), PRODUCT_CHUNK):
+        Q[start : start + PRODUCT_CHUNK] @ X.T
+    return np.full(len(Q), -1)
+
+
+def run_child(contender: str, args: argparse.Namespace) -> None:
+    """Child process: time one contender on the float32 arrays, save its predictions, print
+    its figures as JSON."""
+    from threadpoolctl import threadpool_info
+
+    from knn.data import load_mnist
+
+    mnist = load_mnist(args.data_dir, download=False)
+    X = mnist.train_images[: args.n_train].reshape(args.n_train, -1).astype(np.float32)
+    Q = mnist.test_images[: args.n_test].reshape(args.n_test, -1).astype(np.float32)
+    y = mnist.train_labels[: args.n_train]
     start = time.perf_counter()
-    predictions = classifier.fit(X_train, y_train).predict(X_test)
+    predictions = predict(contender, args.k, X, y, Q)
     seconds = time.perf_counter() - start
-    np.save(out, predictions.astype(np.int64), allow_pickle=False)
+    np.save(args.out, np.asarray(predictions, dtype=np.int64), allow_pickle=False)
+    blas = [f"{i['internal_api']} {i.get('architecture', '')}" for i in threadpool_info()]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "blas": blas}))
 
 
-def measure(engine: str, args: argparse.Namespace, out: Path) -> dict:
-    command = [sys.executable, "-m", "benchmarks.knn_vs_sklearn", "--child", engine]
+def measure(contender: str, args: argparse.Namespace, out: Path) -> dict:
+    command = [sys.executable, "-m", "benchmarks.knn_vs_sklearn", "--child", contender]
     command += ["--k", str(args.k), "--n-train", str(args.n_train), "--n-test", str(args.n_test)]
     command += ["--out", str(out)] + (["--data-dir", args.data_dir] if args.data_dir else [])
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def spread(values: list[float], unit: str = "") -> str:
+    """Median and range, e.g. ``5.21 s (5.10-5.60)``."""
+    return f"{np.median(values):.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="times each contender runs")
     parser.add_argument("--n-train", type=int, default=60_000)
     parser.add_argument("--n-test", type=int, default=10_000)
     parser.add_argument("--data-dir")
-    parser.add_argument("--child", choices=("ours", "sklearn"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run_engine(args.child, args.k, args.n_train, args.n_test, args.data_dir, args.out)
+        run_child(args.child, args)
         return
 
     from knn.data import load_mnist
 
     truth = load_mnist(args.data_dir, download=False).test_labels[: args.n_test]
-    with tempfile.TemporaryDirectory() as tmp:
-        figures, predictions = {}, {}
-        for engine in ("sklearn", "ours"):
-            out = Path(tmp) / f"{engine}.npy"
-            figures[engine] = measure(engine, args, out)
-            predictions[engine] = np.load(out, allow_pickle=False)
-    ours, theirs = figures["ours"], figures["sklearn"]
-    print(f"MNIST raw pixels, k={args.k}, {args.n_train} training images, {args.n_test} queries")
+    runs: dict[str, list[dict]] = {c: [] for c in CONTENDERS}
+    predictions = {}
     print(
-        f"scikit-learn brute, n_jobs=-1: {theirs['seconds']:7.2f} s  "
-        f"peak {theirs['peak_mb']:.0f} MB"
+        f"MNIST raw pixels as float32, k={args.k}, {args.n_train} training images, "
+        f"{args.n_test} queries, {args.rounds} rounds (median, range)"
     )
-    print(f"knn.KNNClassifier:             {ours['seconds']:7.2f} s  peak {ours['peak_mb']:.0f} MB")
-    print(f"time ratio (ours / scikit-learn): {ours['seconds'] / theirs['seconds']:.2f}x")
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.rounds):
+            for contender in CONTENDERS:
+                out = Path(tmp) / f"{contender}.npy"
+                runs[contender].append(measure(contender, args, out))
+                predictions[contender] = np.load(out, allow_pickle=False)
+    seconds = {c: [r["seconds"] for r in runs[c]] for c in CONTENDERS}
+    for contender in CONTENDERS:
+        peak = spread([r["peak_mb"] for r in runs[contender]], " MB")
+        print(f"{LABELS[contender]:30s} {spread(seconds[contender], ' s'):24s} peak {peak}")
+    for other in ("faiss", "product", "sklearn"):
+        ratios = [a / b for a, b in zip(seconds["ours"], seconds[other], strict=True)]
+        print(f"ours / {other:8s} {spread(ratios, 'x')}  (round by round)")
     same = np.mean(predictions["ours"] == predictions["sklearn"])
-    print(f"identical predictions: {same:.4%}")
-    for engine in ("sklearn", "ours"):
-        print(f"accuracy {engine}: {np.mean(predictions[engine] == truth):.2%}")
+    print(f"identical predictions, ours and scikit-learn: {same:.4%}")
+    print(
+        f"identical predictions, faiss and scikit-learn: "
+        f"{np.mean(predictions['faiss'] == predictions['sklearn']):.4%}"
+    )
+    for contender in ("sklearn", "faiss", "ours"):
+        print(f"accuracy {contender}: {np.mean(predictions[contender] == truth):.2%}")
+    print("BLAS: " + "; ".join(f"{c}: {', '.join(runs[c][0]['blas'])}" for c in CONTENDERS))
 
 
 if __name__ == "__main__":

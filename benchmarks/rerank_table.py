@@ -18,7 +18,8 @@ import numpy as np
 
 from knn.data import load_mnist
 from knn.engine import KNNClassifier
-from knn.model import DEFAULT_WINDOW, load_model
+from knn.model import load_model
+from knn.params import ModelParams
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -40,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-test", type=int, default=10_000)
     parser.add_argument("--shortlists", type=int, nargs="+", default=[16, 32, 64, 100])
-    parser.add_argument("--window", type=int, default=DEFAULT_WINDOW)
+    parser.add_argument("--window", type=int, default=ModelParams().window)
     parser.add_argument("--data-dir")
     parser.add_argument("--cache-dir")
     args = parser.parse_args()
@@ -55,20 +56,19 @@ def main() -> None:
         ("raw pixels, Euclidean", "k=3, uniform", lambda x: raw.predict(x.reshape(len(x), -1))),
     ]
     deskewed = model.with_params(rerank=None)
-    rows.append((deskewed.describe(), f"k={model.n_neighbors}, {model.weights}", deskewed.predict))
+    vote = f"k={model.params.n_neighbors}, {model.params.weights}"
+    rows.append((deskewed.describe(), vote, deskewed.predict))
     for shortlist in args.shortlists:
         reranked = model.with_params(rerank="idm", shortlist=shortlist, window=args.window)
-        rows.append(
-            (reranked.describe(), f"k={model.n_neighbors}, {model.weights}", reranked.predict)
-        )
+        rows.append((reranked.describe(), vote, reranked.predict))
 
     print(f"MNIST test set, {len(images)} digits, 60000 training images")
     print()
     print("| configuration | vote | accuracy | ms per digit | full test |")
     print("| --- | --- | --- | --- | --- |")
-    for name, vote, predict in rows:
+    for name, voters, predict in rows:
         accuracy, ms, seconds = measure(predict, images, labels)
-        print(f"| {name} | {vote} | {accuracy:.2%} | {ms:.1f} | {seconds:.0f} s |", flush=True)
+        print(f"| {name} | {voters} | {accuracy:.2%} | {ms:.1f} | {seconds:.0f} s |", flush=True)
 
 
 if __name__ == "__main__":

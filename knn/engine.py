@@ -1,10 +1,10 @@
 """A k-nearest-neighbours classifier from scratch: Euclidean search and vote in NumPy.
 
-The search computes squared distances as ``|a|^2 - 2 a.b + |b|^2`` with one float32 matrix product
-per chunk of queries, so memory stays bounded whatever the number of queries. ``np.argpartition``
-keeps a few more than the k best candidates; their distances are then computed again exactly (in
-float64, from the differences) and sorted by (distance, training index), so the neighbours and
-their order do not depend on float32 rounding and ties are broken the same way every time.
+The search (:mod:`knn.search`) ranks the training rows with one float32 matrix product per chunk
+of queries, so memory stays bounded whatever the number of queries, and keeps a few more than the
+k best candidates; their distances are then computed again exactly (in float64, from the
+differences) and sorted by (distance, training index), so the neighbours and their order do not
+depend on float32 rounding and ties are broken the same way every time.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from knn.search import ExactSearch
+
 WEIGHTS = ("uniform", "distance")
 
-#: Temporary bytes per (query, training row) pair: a float32 distance and an int64 rank.
-_BYTES_PER_PAIR = 12
-
-#: Candidates kept beyond the k best before the exact re-sort, to absorb float32 rounding.
-_SAFETY_MARGIN = 8
+#: Temporary bytes per (query, training row) pair: a float32 score in each of two buffers.
+_BYTES_PER_PAIR = 8
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -38,8 +37,8 @@ class KNNClassifier:
         ``"uniform"``: each neighbour has one vote. ``"distance"``: a vote weighs ``1 / distance``;
         a query with neighbours at distance 0 gives all the weight to them, as scikit-learn does.
     max_chunk_bytes : int, default=256 MiB
-        Bound on the temporary arrays of one chunk of queries: its float32 distances and int64
-        ranking to the n_samples_fit training rows, 12 bytes a pair.
+        Bound on the temporary scores of the search: two chunks of queries (one searched while
+        the next is scored), a float32 for each pair of a query and a training row.
 
     Attributes
     ----------
@@ -49,6 +48,8 @@ class KNNClassifier:
         Number of features seen in ``fit``.
     n_samples_fit_ : int
         Number of training samples.
+    fit_X_ : ndarray float32 of shape (n_samples_fit, n_features)
+        The training samples as the search holds them (a view of its one copy).
 
     Examples
     --------
@@ -98,8 +99,8 @@ class KNNClassifier:
         if len(X) == 0:
             raise ValueError("cannot fit on an empty training set")
         self.classes_, self._y_index = np.unique(y, return_inverse=True)
-        self._fit_X = X
-        self._fit_sq_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64).astype(np.float32)
+        self._search = ExactSearch(X)
+        self.fit_X_ = self._search.points
         self.n_features_in_ = X.shape[1]
         self.n_samples_fit_ = len(X)
         return self
@@ -119,7 +120,7 @@ class KNNClassifier:
         if k > self.n_samples_fit_:
             raise ValueError(f"n_neighbors={k} exceeds the {self.n_samples_fit_} training samples")
         X = self._check_queries(X)
-        sq_distances, indices = _search(X, self._fit_X, self._fit_sq_norms, k, self._chunk_rows())
+        sq_distances, indices = self._search.kneighbors(X, k, self._chunk_rows())
         return (np.sqrt(sq_distances), indices) if return_distance else indices
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -138,7 +139,7 @@ class KNNClassifier:
         return float(np.mean(self.predict(X) == np.asarray(y)))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "_fit_X"):
+        if not hasattr(self, "_search"):
             raise NotFittedError("this KNNClassifier is not fitted yet: call fit(X, y) first")
 
     def _check_queries(self, X: Any) -> np.ndarray:
@@ -204,32 +205,6 @@ def vote(
     to 1. neighbour_classes : int (n_queries, k) class indices; distances : (n_queries, k);
     ``prior_distance`` as in :func:`vote_weights`."""
     return tally(neighbour_classes, vote_weights(distances, weights, prior_distance), n_classes)
-
-
-def _search(
-    queries: np.ndarray, fit_X: np.ndarray, fit_sq_norms: np.ndarray, k: int, chunk_rows: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact squared distances (float64) and indices of the k nearest rows of ``fit_X``."""
-    n_candidates = min(k + _SAFETY_MARGIN, len(fit_X))
-    sq_distances = np.empty((len(queries), k))
-    indices = np.empty((len(queries), k), dtype=np.intp)
-    for start in range(0, len(queries), chunk_rows):
-        q = queries[start : start + chunk_rows]
-        # |b|^2 - 2 a.b ranks the training rows for each query a; |a|^2 is the same along a row.
-        scores = q @ fit_X.T
-        scores *= -2.0
-        scores += fit_sq_norms
-        if n_candidates < len(fit_X):
-            candidates = np.argpartition(scores, n_candidates - 1, axis=1)[:, :n_candidates]
-        else:
-            candidates = np.broadcast_to(np.arange(len(fit_X)), scores.shape)
-        diff = fit_X[candidates] - q[:, None, :]
-        exact = np.einsum("qcf,qcf->qc", diff, diff, dtype=np.float64)
-        order = np.lexsort((candidates, exact))[:, :k]
-        rows = slice(start, start + len(q))
-        sq_distances[rows] = np.take_along_axis(exact, order, axis=1)
-        indices[rows] = np.take_along_axis(candidates, order, axis=1)
-    return sq_distances, indices
 
 
 def _as_float32_matrix(X: Any, name: str) -> np.ndarray:

@@ -105,11 +105,12 @@ class TrainingIndex:
         if projection is None:
             n_components = min(SHORTLIST_COMPONENTS, features.shape[1])
             projection = PrincipalComponents(n_components).fit(features)
+        euclidean = KNNClassifier().fit(features, labels)
         return cls(
             images,
             labels,
-            features,
-            KNNClassifier().fit(features, labels),
+            euclidean.fit_X_,  # the search's copy of the features: they are held once
+            euclidean,
             projection,
             KNNClassifier().fit(projection.transform(features), labels),
         )
