@@ -11,7 +11,7 @@ from gradio.components.image_editor import AcceptBlobs, EditorData
 from gradio.data_classes import FileData
 from PIL import Image, ImageFile
 
-from webapp import inputs
+from webapp import folders, inputs
 from webapp.settings import MAX_PIXELS, MAX_UPLOAD_BYTES
 
 
@@ -133,3 +133,18 @@ def test_the_sketchpad_keeps_only_composites_and_a_bounded_number() -> None:
     assert pad.preprocess(EditorData(id=newest)) is None  # taken once
     with pytest.raises(inputs.ImageRefused):
         pad.accept_blobs(blob("composite", "big", b"\0" * (MAX_UPLOAD_BYTES + 1)))
+
+
+def test_the_apps_folder_is_its_own_and_dead_processes_folders_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    dead = tmp_path / "draw-a-digit-999999999-old"  # no process has this id
+    alive = tmp_path / f"draw-a-digit-{os.getppid()}-other"  # another app still running
+    other = tmp_path / "gradio"  # not ours
+    for folder in (dead, alive, other):
+        folder.mkdir()
+    mine = folders.own_files_folder()
+    assert os.environ["GRADIO_TEMP_DIR"] == str(mine) and mine.parent == tmp_path
+    assert mine.name.startswith(f"draw-a-digit-{os.getpid()}-")
+    assert not dead.exists() and alive.exists() and other.exists()
