@@ -12,7 +12,7 @@ import numpy as np
 
 from knn.data import MNISTFolderError, MNISTNotFoundError
 from knn.features import sample_bilinear
-from knn.model import DigitModel, load_model, read_examples
+from knn.model import DigitModel, load_model, with_shared_examples
 from knn.params import ModelParams
 
 DATASET = "scikit-learn's 8x8 digits (1,797 images upscaled to 28x28; offline fallback)"
@@ -34,14 +34,14 @@ def load_model_or_fallback(
     of reviewed examples served to everyone (see :func:`~knn.model.load_model`), with either model.
     """
     try:
-        return load_model(data_dir, cache_dir, n_train, download, params, extra_examples), None
+        model, reason = load_model(data_dir, cache_dir, n_train, download, params), None
     except MNISTFolderError:
         raise
-    except MNISTNotFoundError as reason:
-        fallback = load_fallback_model(params)
-        if extra_examples is not None:
-            fallback = fallback.with_examples(*read_examples(extra_examples), source="shared")
-        return fallback, reason
+    except MNISTNotFoundError as missing:
+        model, reason = load_fallback_model(params), missing
+    if extra_examples is not None:
+        model = with_shared_examples(model, extra_examples)
+    return model, reason
 
 
 def load_fallback_model(params: ModelParams | None = None) -> DigitModel:

@@ -226,12 +226,13 @@ class DigitModel:
         """Distances float64 (n, k) and training indices (n, k) of the voters, nearest first."""
         params = self.params
         queries = extract_features(_check_images(images))
+        projected = self.index.projection.transform(queries) if params.rerank else None
         if params.rerank is None:
             found = self.index.euclidean.kneighbors(queries, params.n_neighbors)
         else:
             shortlist = min(max(params.shortlist, params.n_neighbors), len(self.labels))
             candidates = self.index.shortlister.kneighbors(
-                self.index.projection.transform(queries), shortlist, return_distance=False
+                projected, shortlist, return_distance=False
             )
             found = rerank_idm(
                 queries.reshape(-1, *IMAGE_SHAPE),
@@ -242,7 +243,6 @@ class DigitModel:
             )
         if self.extra is None:
             return found
-        projected = self.index.projection.transform(queries) if params.rerank else None
         extra = self.extra.kneighbors(
             queries, projected, params.n_neighbors, params.rerank, params.shortlist, params.window
         )
@@ -333,11 +333,15 @@ def load_model(
     )
     index = TrainingIndex.build(arrays["images"], arrays["labels"], arrays["features"], projection)
     model = DigitModel(index, "MNIST", params)
-    if extra_examples is None:
-        return model
-    images, labels = read_examples(extra_examples)
+    return model if extra_examples is None else with_shared_examples(model, extra_examples)
+
+
+def with_shared_examples(model: DigitModel, folder: str | os.PathLike[str]) -> DigitModel:
+    """``model`` with the reviewed examples in ``folder`` (see :func:`read_examples`) among
+    its neighbours for everyone, as source "shared"; its ``dataset`` says how many."""
+    images, labels = read_examples(folder)
     shared = model.with_examples(images, labels, source="shared")
-    shared.dataset = f"MNIST + {len(labels)} shared examples"
+    shared.dataset = f"{model.dataset} + {len(labels)} shared examples"
     return shared
 
 

@@ -57,12 +57,8 @@ class Window:
     seconds: float
     events: dict[str, deque[tuple[float, int]]] = field(default_factory=lambda: defaultdict(deque))
 
-    def add(self, client: str, amount: int = 1) -> int:
-        """Record ``amount`` for ``client``; return the client's total within the window."""
-        self.add_quietly(client, amount)
-        return self.total(client)
-
-    def add_quietly(self, client: str, amount: int = 1) -> None:
+    def add(self, client: str, amount: int = 1) -> None:
+        """Record ``amount`` for ``client`` now."""
         self.events[client].append((time.monotonic(), amount))
 
     def total(self, client: str) -> int:
@@ -142,7 +138,7 @@ class Guard:
             self.uploads.all_total() + len(body) > 10 * self.upload_quota
         ):
             raise Refused(429, "Upload limit reached; try again later.")
-        self.uploads.add_quietly(client, len(body))
+        self.uploads.add(client, len(body))
 
     async def login(self, client: str, body: bytes, scope: Scope, send: Send) -> None:
         if self.failures.total(client) >= self.max_failures:
