@@ -1,9 +1,11 @@
 """Accuracy and speed of each configuration on the MNIST test set, as a Markdown table.
 
-    python -m benchmarks.rerank_table [--n-test 10000] [--shortlists 16 32 64 100] [--data-dir D]
+    python -m benchmarks.rerank_table [--n-test 10000] [--shortlists 16 32 64 100]
+        [--virtual-shortlists 64] [--data-dir D]
 
 Rows: raw pixels with Euclidean distance (k=3, the classic baseline), deskewed pixels (the
-default k and weights), and deskewed pixels re-ranked by IDM for a few shortlist sizes. Columns:
+default k and weights), deskewed pixels re-ranked by IDM for a few shortlist sizes, and the same
+with the deformed copies of the training digits (:mod:`knn.virtual`) in the shortlist. Columns:
 test accuracy, the median time to classify one digit on its own (what the app pays per drawing,
 without the drawing's preprocessing), and the time to classify the whole test set in batches.
 """
@@ -41,6 +43,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-test", type=int, default=10_000)
     parser.add_argument("--shortlists", type=int, nargs="+", default=[16, 32, 64, 100])
+    parser.add_argument(
+        "--virtual-shortlists",
+        type=int,
+        nargs="+",
+        default=[ModelParams().shortlist],
+        help="shortlists to re-rank with the deformed copies of the training digits too",
+    )
     parser.add_argument("--window", type=int, default=ModelParams().window)
     parser.add_argument("--data-dir")
     parser.add_argument("--cache-dir")
@@ -58,9 +67,12 @@ def main() -> None:
     deskewed = model.with_params(rerank=None)
     vote = f"k={model.params.n_neighbors}, {model.params.weights}"
     rows.append((deskewed.describe(), vote, deskewed.predict))
-    for shortlist in args.shortlists:
-        reranked = model.with_params(rerank="idm", shortlist=shortlist, window=args.window)
-        rows.append((reranked.describe(), vote, reranked.predict))
+    for virtual, shortlists in ((False, args.shortlists), (True, args.virtual_shortlists)):
+        for shortlist in shortlists:
+            reranked = model.with_params(
+                rerank="idm", shortlist=shortlist, window=args.window, virtual=virtual
+            )
+            rows.append((reranked.describe(), vote, reranked.predict))
 
     print(f"MNIST test set, {len(images)} digits, 60000 training images")
     print()

@@ -10,7 +10,7 @@ from knn.rerank import RERANKERS
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--k, --weights, --rerank, --shortlist and --window, defaulting to ModelParams()."""
+    """--k, --weights, --rerank, --shortlist, --window, --virtual; defaults from ModelParams()."""
     default = ModelParams()
     group = parser.add_argument_group("model")
     group.add_argument(
@@ -32,6 +32,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--window", type=int, default=default.window, help="IDM displacement window (odd)"
     )
+    group.add_argument(
+        "--virtual",
+        action=argparse.BooleanOptionalAction,
+        default=default.virtual,
+        help="also search deformed copies of the training digits (default: %(default)s)",
+    )
 
 
 #: The flag for each ModelParams field, so that errors name what the user typed.
@@ -47,6 +53,7 @@ def model_params(parser: argparse.ArgumentParser, args: argparse.Namespace) -> M
             rerank=None if args.rerank == "none" else args.rerank,
             shortlist=args.shortlist,
             window=args.window,
+            virtual=args.virtual,
         )
     except ValueError as err:  # ModelParams' messages start with the field's name
         field, _, rest = str(err).partition(" ")

@@ -30,6 +30,7 @@ from knn.params import SHORTLIST_COMPONENTS, ModelParams
 from knn.projection import PrincipalComponents
 from knn.rerank import rerank_idm
 from knn.storage import default_cache_dir
+from knn.virtual import DEFORMATIONS, VirtualDigits
 
 IMAGE_SHAPE = (28, 28)
 
@@ -88,6 +89,12 @@ class TrainingIndex:
     euclidean: KNNClassifier  # over ``features``
     projection: PrincipalComponents  # ``features`` to SHORTLIST_COMPONENTS numbers
     shortlister: KNNClassifier  # over the projected features, to make re-ranking shortlists
+    deformed: KNNClassifier  # over the projected deformed copies (rows n.. of ``virtual``)
+
+    @property
+    def virtual(self) -> VirtualDigits:
+        """The training digits and their deformed copies, as rows the re-ranking can read."""
+        return VirtualDigits(self.features, DEFORMATIONS)
 
     @classmethod
     def build(
@@ -96,15 +103,18 @@ class TrainingIndex:
         labels: np.ndarray,
         features: np.ndarray | None = None,
         projection: PrincipalComponents | None = None,
+        deformed: np.ndarray | None = None,
     ) -> TrainingIndex:
-        """Fit on images uint8 (n, 28, 28) and labels (n,); ``features`` and ``projection`` may
-        come from a cache."""
+        """Fit on images uint8 (n, 28, 28) and labels (n,); ``features``, ``projection`` and
+        ``deformed`` (:func:`project_deformed`) may come from a cache."""
         images = _check_images(images)
         labels = np.asarray(labels)
         features = extract_features(images) if features is None else features
         if projection is None:
             n_components = min(SHORTLIST_COMPONENTS, features.shape[1])
             projection = PrincipalComponents(n_components).fit(features)
+        if deformed is None:
+            deformed = project_deformed(features, projection)
         euclidean = KNNClassifier().fit(features, labels)
         return cls(
             images,
@@ -113,7 +123,15 @@ class TrainingIndex:
             euclidean,
             projection,
             KNNClassifier().fit(projection.transform(features), labels),
+            KNNClassifier().fit(deformed, np.tile(labels, len(DEFORMATIONS))),
         )
+
+
+def project_deformed(features: np.ndarray, projection: PrincipalComponents) -> np.ndarray:
+    """The principal components of every deformed copy of the training digits ``features``
+    float32 (n, 784): float32 (len(DEFORMATIONS) * n, n_components), copy by copy."""
+    virtual = VirtualDigits(features, DEFORMATIONS)
+    return np.concatenate([projection.transform(virtual.copies(d)) for d in DEFORMATIONS])
 
 
 class DigitModel:
@@ -230,16 +248,14 @@ class DigitModel:
         if params.rerank is None:
             found = self.index.euclidean.kneighbors(queries, params.n_neighbors)
         else:
-            shortlist = min(max(params.shortlist, params.n_neighbors), len(self.labels))
-            candidates = self.index.shortlister.kneighbors(
-                projected, shortlist, return_distance=False
-            )
+            candidates = self._shortlist(projected)
             found = rerank_idm(
                 queries.reshape(-1, *IMAGE_SHAPE),
-                self.index.features.reshape(-1, *IMAGE_SHAPE),
+                self.index.virtual,
                 candidates,
                 params.n_neighbors,
                 params.window,
+                owners=self.index.virtual.owners(candidates),
             )
         if self.extra is None:
             return found
@@ -248,6 +264,24 @@ class DigitModel:
         )
         scale = self.extra.scale(params.example_distance_scale)
         return merge(found, extra, len(self.labels), scale, params.n_neighbors)
+
+    def _shortlist(self, projected: np.ndarray) -> np.ndarray:
+        """Rows of ``index.virtual`` nearest to each query's principal components (n, s): the
+        training digits, and with ``params.virtual`` their deformed copies too.
+
+        The top s of the union is the top s of the two searches' top s. With c copies of each
+        digit, s >= k * c rows hold at least k distinct digits, as the re-ranking needs."""
+        params, n = self.params, len(self.labels)
+        copies = 1 + len(DEFORMATIONS) if params.virtual else 1
+        size = min(max(params.shortlist, params.n_neighbors * copies), n * copies)
+        distances, rows = self.index.shortlister.kneighbors(projected, min(size, n))
+        if not params.virtual:
+            return rows
+        more = self.index.deformed.kneighbors(projected, min(size, n * (copies - 1)))
+        distances = np.concatenate([distances, more[0]], axis=1)
+        rows = np.concatenate([rows, more[1] + n], axis=1)
+        order = np.lexsort((rows, distances))[:, :size]
+        return np.take_along_axis(rows, order, 1)
 
     def _vote(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
         return tally(self._labels_of(indices), self._shares(distances, indices), n_classes=10)
@@ -300,10 +334,11 @@ def load_model(
     stale cache entry; the model's ``dataset`` names how many there are.
 
     The data is found as :func:`knn.data.find_mnist` describes. The deskewed features and the
-    principal components are cached under ``cache_dir`` (default: the per-user cache), keyed by
-    the checksums of the data files, the feature version, ``n_train`` and the number of
-    components. ``params`` (default :class:`~knn.params.ModelParams`) change nothing that is
-    cached, so they apply at once.
+    principal components (of the digits and of their deformed copies, :mod:`knn.virtual`) are
+    cached under ``cache_dir`` (default: the per-user cache), keyed by the checksums of the data
+    files, the feature version, ``n_train``, the number of components and the deformations.
+    ``params`` (default :class:`~knn.params.ModelParams`) change nothing that is cached, so they
+    apply at once.
     """
     paths = mnist_files(find_mnist(data_dir, download=download))
     fields = {
@@ -311,6 +346,7 @@ def load_model(
         "feature_version": FEATURE_VERSION,
         "n_train": n_train,
         "shortlist_components": SHORTLIST_COMPONENTS,
+        "deformations": list(DEFORMATIONS),
     }
 
     def build() -> dict[str, np.ndarray]:
@@ -319,6 +355,7 @@ def load_model(
         features = extract_features(images, progress=True)
         projection = PrincipalComponents(SHORTLIST_COMPONENTS).fit(features)
         return {
+            "deformed": project_deformed(features, projection),
             "images": images,
             "labels": mnist.train_labels[:n_train],
             "features": features,
@@ -331,7 +368,9 @@ def load_model(
     projection = PrincipalComponents.from_arrays(
         arrays["projection_mean"], arrays["projection_components"]
     )
-    index = TrainingIndex.build(arrays["images"], arrays["labels"], arrays["features"], projection)
+    index = TrainingIndex.build(
+        arrays["images"], arrays["labels"], arrays["features"], projection, arrays["deformed"]
+    )
     model = DigitModel(index, "MNIST", params)
     return model if extra_examples is None else with_shared_examples(model, extra_examples)
 

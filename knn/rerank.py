@@ -16,29 +16,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from knn.virtual import VirtualDigits
+
 RERANKERS = ("idm",)
 
 
 def rerank_idm(
     queries: np.ndarray,
-    references: np.ndarray,
+    references: np.ndarray | VirtualDigits,
     candidates: np.ndarray,
     k: int,
     window: int,
+    owners: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Put each query's shortlist in IDM order and keep the k best.
 
-    queries : float (n, h, w); references : float (n_train, h, w); candidates : int (n, s)
-    indices into ``references``, s >= k. Returns (distances float64 (n, k), the square root of
-    the IDM sums; indices (n, k)), ordered by (distance, index).
+    queries : float (n, h, w); references : float (n_train, h, w), or the rows of
+    :class:`~knn.virtual.VirtualDigits`; candidates : int (n, s) indices into ``references``.
+    owners : int (n, s), the training digit each candidate is a copy of (default: the candidates
+    themselves); a digit then counts once, at the distance of its nearest copy. Each query needs
+    at least k distinct owners. Returns (distances float64 (n, k), the square root of the IDM
+    sums; owners (n, k)), ordered by (distance, owner).
     """
+    owners = candidates if owners is None else owners
     distances = np.empty((len(queries), k))
     indices = np.empty((len(queries), k), dtype=np.intp)
     query_gradients = gradients(queries)
     for i, shortlist in enumerate(candidates):
         d = idm_distances(query_gradients[i], gradients(references[shortlist]), window)
-        best = np.lexsort((shortlist, d))[:k]
-        distances[i], indices[i] = np.sqrt(d[best]), shortlist[best]
+        order = np.lexsort((owners[i], d))
+        _, first = np.unique(owners[i][order], return_index=True)  # each owner's nearest copy
+        best = order[np.sort(first)[:k]]
+        distances[i], indices[i] = np.sqrt(d[best]), owners[i][best]
     return distances, indices
 
 

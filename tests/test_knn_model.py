@@ -35,6 +35,7 @@ def entries(cache_dir: Path) -> list[Path]:
 def test_the_cache_holds_arrays_and_json_only(small_model, cache_dir: Path) -> None:
     (entry,) = entries(cache_dir)
     assert sorted(p.name for p in entry.iterdir()) == [
+        "deformed.npy",
         "features.npy",
         "images.npy",
         "labels.npy",
@@ -60,8 +61,10 @@ def test_a_second_load_uses_the_cache(small_model, cache_dir: Path, monkeypatch)
 
     monkeypatch.setattr(model_module, "extract_features", no_rebuild)
     monkeypatch.setattr(model_module, "load_mnist", no_rebuild)
+    monkeypatch.setattr(model_module, "project_deformed", no_rebuild)
     again = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN)
     assert np.array_equal(again.images, small_model.images)
+    np.testing.assert_array_equal(again.index.deformed.fit_X_, small_model.index.deformed.fit_X_)
 
 
 def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> None:
@@ -74,6 +77,13 @@ def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> No
 def test_a_new_feature_version_rebuilds(tmp_path: Path, monkeypatch) -> None:
     knn.load_model(cache_dir=tmp_path, n_train=500)
     monkeypatch.setattr(model_module, "FEATURE_VERSION", model_module.FEATURE_VERSION + 1)
+    knn.load_model(cache_dir=tmp_path, n_train=500)
+    assert len(entries(tmp_path)) == 2
+
+
+def test_other_deformations_rebuild(tmp_path: Path, monkeypatch) -> None:
+    knn.load_model(cache_dir=tmp_path, n_train=500)
+    monkeypatch.setattr(model_module, "DEFORMATIONS", ("thin",))
     knn.load_model(cache_dir=tmp_path, n_train=500)
     assert len(entries(tmp_path)) == 2
 

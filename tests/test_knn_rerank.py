@@ -7,6 +7,7 @@ import pytest
 
 import knn
 from knn.rerank import gradients, idm_distances, rerank_idm
+from knn.virtual import DEFORMATIONS, VirtualDigits, deform, rotate
 
 
 def stroke(shift_rows: int = 0, shift_cols: int = 0) -> np.ndarray:
@@ -65,6 +66,52 @@ def test_rerank_orders_by_idm_then_index_and_keeps_k() -> None:
     assert np.array_equal(again[1], indices) and np.array_equal(again[0], distances)
 
 
+def test_rerank_counts_each_owner_once_at_its_nearest_copy() -> None:
+    references = np.stack([stroke(3, 3), stroke(), stroke(0, 1), stroke(4, -4), np.zeros((28, 28))])
+    queries = stroke(1, 0)[None]
+    candidates = np.array([[0, 1, 2, 3, 4]])
+    owners = np.array([[7, 5, 7, 5, 9]])  # 7 owns rows 0 and 2, 5 owns 1 and 3
+    distances, indices = rerank_idm(queries, references, candidates, k=3, window=3, owners=owners)
+    direct = [idm(queries[0], r, 3) for r in references]
+    assert indices.tolist() == [[5, 7, 9]]  # 5's row 1 and 7's row 2 both cost 0: by owner
+    np.testing.assert_allclose(
+        distances[0] ** 2, [min(direct[1], direct[3]), min(direct[0], direct[2]), direct[4]]
+    )
+
+
+def test_deformations_thicken_thin_and_rotate_strokes() -> None:
+    image = stroke()[None]
+    ink = float(image.sum())
+    assert deform(image, "thicken").sum() > 1.2 * ink
+    assert deform(image, "thin").sum() < 0.8 * ink
+    assert deform(np.zeros((1, 28, 28)), "thicken").max() == 0
+    bar = np.zeros((1, 28, 28), dtype=np.float32)
+    bar[0, 4:24, 13:15] = 255
+    for name, sign in (("rotate_left", 1), ("rotate_right", -1)):
+        turned = deform(bar, name)[0]
+        rows, cols = np.nonzero(turned > 127)
+        slope = np.polyfit(rows, cols, 1)[0]  # columns per row: the bar's lean
+        assert np.degrees(np.arctan(slope)) == pytest.approx(-sign * 7.0, abs=1.5)
+    np.testing.assert_allclose(rotate(bar, 0.0), bar, atol=1e-3)
+    with pytest.raises(ValueError, match="deformation"):
+        deform(image, "shear")
+
+
+def test_virtual_rows_are_deformed_copies_made_on_demand() -> None:
+    features = np.stack([stroke(), stroke(2, 2), stroke(-3, 1)]).reshape(3, -1)
+    virtual = VirtualDigits(features, DEFORMATIONS)
+    assert len(virtual) == 3 * (1 + len(DEFORMATIONS))
+    rows = np.array([1, 3 + 2, 3 * len(DEFORMATIONS) + 0])
+    images = virtual[rows]
+    np.testing.assert_array_equal(images[0], features[1].reshape(28, 28))
+    np.testing.assert_allclose(images[1], deform(stroke(-3, 1)[None], DEFORMATIONS[0])[0])
+    np.testing.assert_allclose(images[2], deform(stroke()[None], DEFORMATIONS[-1])[0])
+    assert virtual.owners(rows).tolist() == [1, 2, 0]
+    np.testing.assert_allclose(
+        virtual.copies("thin")[2], deform(stroke(-3, 1)[None], "thin")[0].ravel()
+    )
+
+
 @pytest.fixture(scope="module")
 def model(mnist) -> knn.DigitModel:
     return knn.DigitModel.from_images(
@@ -73,6 +120,7 @@ def model(mnist) -> knn.DigitModel:
 
 
 def test_the_model_reranks_within_its_shortlist(model, mnist) -> None:
+    model = model.with_params(virtual=False)
     queries = mnist.test_images[:20]
     projected = model.index.projection.transform(knn.extract_features(queries))
     shortlist = model.index.shortlister.kneighbors(projected, 16, return_distance=False)
@@ -85,6 +133,35 @@ def test_the_model_reranks_within_its_shortlist(model, mnist) -> None:
     assert not np.array_equal(wider, indices)  # a larger shortlist finds other neighbours
 
 
+def test_virtual_neighbours_are_the_nearest_copies_by_a_direct_computation(mnist) -> None:
+    """With a shortlist of every row, the voters are the digits whose nearest copy (the digit
+    or a deformation of it) is nearest by IDM, computed here copy by copy."""
+    n = 150
+    small = knn.DigitModel.from_images(
+        mnist.train_images[:n], mnist.train_labels[:n], shortlist=n * (1 + len(DEFORMATIONS))
+    )
+    features = small.index.features.reshape(n, 28, 28)
+    copies = [features] + [deform(features, name) for name in DEFORMATIONS]
+    for query in mnist.test_images[:3]:
+        q = gradients(knn.extract_features(query[None]).reshape(1, 28, 28))[0]
+        direct = np.min([idm_distances(q, gradients(c), 5) for c in copies], axis=0)
+        best = np.lexsort((np.arange(n), direct))[: small.params.n_neighbors]
+        distances, indices = small.kneighbors(query[None])
+        assert indices[0].tolist() == best.tolist()
+        np.testing.assert_allclose(distances[0], np.sqrt(direct[best]), rtol=1e-6)
+
+
+def test_a_thickened_training_digit_is_nearer_with_its_virtual_copies(model, mnist) -> None:
+    image = mnist.train_images[11].astype(np.float32)
+    padded = np.pad(image, 1)
+    dilated = np.max([padded[1:-1, 1:-1], padded[:-2, 1:-1], padded[2:, 1:-1]], axis=0)
+    thick = np.clip(0.5 * image + 0.5 * dilated, 0, 255).astype(np.uint8)[None]
+    plain = model.with_params(virtual=False, shortlist=64).kneighbors(thick)
+    virtual = model.with_params(shortlist=64).kneighbors(thick)
+    assert plain[1][0, 0] == virtual[1][0, 0] == 11
+    assert virtual[0][0, 0] < 0.9 * plain[0][0, 0]
+
+
 def test_the_shown_neighbours_are_the_reranked_ones(model, mnist) -> None:
     result = model.classify(mnist.test_images[3])
     distances, indices = model.kneighbors(mnist.test_images[3:4])
@@ -94,6 +171,7 @@ def test_the_shown_neighbours_are_the_reranked_ones(model, mnist) -> None:
 
 def test_the_neighbours_are_the_idm_nearest_of_the_shortlist(model, mnist) -> None:
     """Against a direct computation: IDM from the query to every shortlisted training digit."""
+    model = model.with_params(virtual=False)
     query = mnist.test_images[7]
     features = knn.extract_features(query[None])
     projected = model.index.projection.transform(features)
@@ -111,10 +189,13 @@ def test_reranking_beats_euclid_and_can_be_turned_off(model, mnist) -> None:
     plain = model.with_params(rerank=None)
     assert np.mean(model.predict(images) == labels) > np.mean(plain.predict(images) == labels)
     assert plain.describe() == "deskewed 28x28 pixels, Euclidean distance"
-    assert "IDM (5x5 window)" in model.describe()
+    assert "IDM (5x5 window); with 4 deformed copies" in model.describe()
+    assert "deformed" not in model.with_params(virtual=False).describe()
     with pytest.raises(ValueError, match="rerank"):
         model.with_params(rerank="tangent")
     with pytest.raises(ValueError, match="window"):
         model.with_params(window=4)
+    with pytest.raises(ValueError, match="virtual"):
+        model.with_params(virtual=1)
     with pytest.raises(TypeError, match="k"):
         model.with_params(k=3)
