@@ -98,32 +98,42 @@ class TrainingIndex:
 
     @classmethod
     def build(
-        cls,
-        images: np.ndarray,
-        labels: np.ndarray,
-        features: np.ndarray | None = None,
-        projection: PrincipalComponents | None = None,
-        deformed: np.ndarray | None = None,
+        cls, images: np.ndarray, labels: np.ndarray, cached: dict[str, np.ndarray] | None = None
     ) -> TrainingIndex:
-        """Fit on images uint8 (n, 28, 28) and labels (n,); ``features``, ``projection`` and
-        ``deformed`` (:func:`project_deformed`) may come from a cache."""
+        """Fit on images uint8 (n, 28, 28) and labels (n,).
+
+        ``cached`` may hold what :func:`load_model` caches: ``features``, ``projection_mean``
+        and ``projection_components``, ``deformed`` (:func:`project_deformed`). Each array is
+        taken out of it before its search copies it and let go once copied, so a load holds one
+        array twice at a time, not all of them (the cached 64 MB of deformed copies are gone
+        before the 188 MB of features are copied).
+        """
         images = _check_images(images)
         labels = np.asarray(labels)
+        cached = {} if cached is None else cached
+        features = cached.pop("features", None)
         features = extract_features(images) if features is None else features
-        if projection is None:
+        if "projection_mean" in cached:
+            projection = PrincipalComponents.from_arrays(
+                cached.pop("projection_mean"), cached.pop("projection_components")
+            )
+        else:
             n_components = min(SHORTLIST_COMPONENTS, features.shape[1])
             projection = PrincipalComponents(n_components).fit(features)
-        if deformed is None:
-            deformed = project_deformed(features, projection)
+        points = cached.pop("deformed", None)
+        points = project_deformed(features, projection) if points is None else points
+        deformed = KNNClassifier().fit(points, np.tile(labels, len(DEFORMATIONS)))
+        del points  # the search holds its own copy
         euclidean = KNNClassifier().fit(features, labels)
+        features = euclidean.fit_X_  # the search's copy of the features: they are held once
         return cls(
             images,
             labels,
-            euclidean.fit_X_,  # the search's copy of the features: they are held once
+            features,
             euclidean,
             projection,
             KNNClassifier().fit(projection.transform(features), labels),
-            KNNClassifier().fit(deformed, np.tile(labels, len(DEFORMATIONS))),
+            deformed,
         )
 
 
@@ -365,12 +375,7 @@ def load_model(
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     arrays, _ = load_or_build(root / "models", fields, build)
-    projection = PrincipalComponents.from_arrays(
-        arrays["projection_mean"], arrays["projection_components"]
-    )
-    index = TrainingIndex.build(
-        arrays["images"], arrays["labels"], arrays["features"], projection, arrays["deformed"]
-    )
+    index = TrainingIndex.build(arrays.pop("images"), arrays.pop("labels"), arrays)
     model = DigitModel(index, "MNIST", params)
     return model if extra_examples is None else with_shared_examples(model, extra_examples)
 

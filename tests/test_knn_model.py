@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,22 @@ def test_a_second_load_uses_the_cache(small_model, cache_dir: Path, monkeypatch)
     again = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN)
     assert np.array_equal(again.images, small_model.images)
     np.testing.assert_array_equal(again.index.deformed.fit_X_, small_model.index.deformed.fit_X_)
+
+
+def test_a_load_lets_go_of_the_cached_arrays_its_searches_copied(small_model) -> None:
+    index = small_model.index
+    cached = {
+        "features": index.features.copy(),
+        "projection_mean": index.projection.mean_,
+        "projection_components": index.projection.components_,
+        "deformed": index.deformed.fit_X_.copy(),
+    }
+    copied = [weakref.ref(cached["features"]), weakref.ref(cached["deformed"])]
+    again = model_module.TrainingIndex.build(small_model.images, small_model.labels, cached)
+    assert cached == {}
+    assert [ref() for ref in copied] == [None, None]  # only the searches' copies are left
+    np.testing.assert_array_equal(again.features, index.features)
+    np.testing.assert_array_equal(again.deformed.fit_X_, index.deformed.fit_X_)
 
 
 def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> None:
