@@ -45,6 +45,8 @@ CUT_STROKES = 1  # ... where a cut crosses this many strokes
 PER_CELL = 1e-3  # a cut's cost per ink cell: of cuts crossing as many strokes, the thinnest wins
 PART_HEIGHT = 0.4  # each side of a cut must be this tall ...
 PART_LENGTH = 0.6  # ... and hold this much ink (a 1 has about 1)
+FRAGMENT_HEIGHT = 0.45  # groups shorter than this are no digit alone: they join the nearest ...
+ATTACH_GAP = 0.3  # ... within this distance
 SPECK_HEIGHT = 0.35  # groups shorter than this ...
 SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks
 # With a judge (chosen on numbers of MNIST training digits, as above):
@@ -110,7 +112,8 @@ def lay_out(ink: Image.Image) -> Layout:
     strokes = connected_strokes(cells)
     height = digit_height(strokes)
     row = Row(height, max(1.0, stroke_width(cells)))
-    return Layout(ink, factor, row, group_by_overlap(strokes, height))
+    groups = attach_fragments(group_by_overlap(strokes, height), height)
+    return Layout(ink, factor, row, groups)
 
 
 def reading_order(parts: list[np.ndarray], height: float) -> list[int]:
@@ -274,6 +277,39 @@ def overlapping_pair(boxes: list[Box], height: float) -> tuple[int, int] | None:
             if shared >= MERGE_OVERLAP * narrower[0] and narrower[1] < WHOLE_HEIGHT * height:
                 return first, second
     return None
+
+
+def attach_fragments(groups: list[np.ndarray], height: float) -> list[np.ndarray]:
+    """Join each group too short for a digit to the nearest group within `ATTACH_GAP` digit
+    heights, shortest first: a 5's flag or a 4's stem drawn apart, a broken stroke, are part
+    of the digit they were written with, not digits by themselves."""
+    groups = list(groups)
+    while True:
+        heights = np.array([bottom - top for top, bottom, _, _ in map(bounding_box, groups)])
+        for short in np.argsort(heights, kind="stable"):
+            if heights[short] >= FRAGMENT_HEIGHT * height:
+                return groups
+            nearest, gap = nearest_group(groups, int(short))
+            if gap <= ATTACH_GAP * height:
+                fragment = groups.pop(int(short))
+                groups[nearest - (nearest > short)] |= fragment
+                break
+        else:
+            return groups
+
+
+def nearest_group(groups: list[np.ndarray], index: int) -> tuple[int, float]:
+    """The group nearest `groups[index]` and the distance between their nearest cells."""
+    cells = np.argwhere(groups[index])
+    best, gap = -1, np.inf
+    for other, group in enumerate(groups):
+        if other != index:
+            found = np.min(
+                np.hypot(*(np.argwhere(group)[None, :, :] - cells[:, None, :]).transpose(2, 0, 1))
+            )
+            if found < gap:
+                best, gap = other, float(found)
+    return best, gap
 
 
 def cut_too_wide(group: np.ndarray, row: Row) -> list[np.ndarray]:
