@@ -45,8 +45,7 @@ CUT_STROKES = 1  # ... where a cut crosses this many strokes
 PER_CELL = 1e-3  # a cut's cost per ink cell: of cuts crossing as many strokes, the thinnest wins
 PART_HEIGHT = 0.4  # each side of a cut must be this tall ...
 PART_LENGTH = 0.6  # ... and hold this much ink (a 1 has about 1)
-FRAGMENT_HEIGHT = 0.45  # groups shorter than this are no digit alone: they join the nearest ...
-ATTACH_GAP = 0.3  # ... within this distance
+ATTACH_GAP = 0.3  # groups too short or light for a digit join the nearest within this distance
 SPECK_HEIGHT = 0.35  # groups shorter than this ...
 SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks
 # With a judge (chosen on numbers of MNIST training digits, as above):
@@ -112,7 +111,7 @@ def lay_out(ink: Image.Image) -> Layout:
     strokes = connected_strokes(cells)
     height = digit_height(strokes)
     row = Row(height, max(1.0, stroke_width(cells)))
-    groups = attach_fragments(group_by_overlap(strokes, height), height)
+    groups = attach_fragments(group_by_overlap(strokes, height), row)
     return Layout(ink, factor, row, groups)
 
 
@@ -279,23 +278,30 @@ def overlapping_pair(boxes: list[Box], height: float) -> tuple[int, int] | None:
     return None
 
 
-def attach_fragments(groups: list[np.ndarray], height: float) -> list[np.ndarray]:
-    """Join each group too short for a digit to the nearest group within `ATTACH_GAP` digit
-    heights, shortest first: a 5's flag or a 4's stem drawn apart, a broken stroke, are part
-    of the digit they were written with, not digits by themselves."""
+def attach_fragments(groups: list[np.ndarray], row: Row) -> list[np.ndarray]:
+    """Join each group too short or too light for a digit (`PART_HEIGHT`, `PART_LENGTH`) to
+    the nearest group within `ATTACH_GAP` digit heights, lightest first: a 5's flag or a 4's
+    stem drawn apart, a broken stroke, are part of the digit they were written with, not
+    digits by themselves."""
     groups = list(groups)
     while True:
-        heights = np.array([bottom - top for top, bottom, _, _ in map(bounding_box, groups)])
-        for short in np.argsort(heights, kind="stable"):
-            if heights[short] >= FRAGMENT_HEIGHT * height:
-                return groups
-            nearest, gap = nearest_group(groups, int(short))
-            if gap <= ATTACH_GAP * height:
-                fragment = groups.pop(int(short))
-                groups[nearest - (nearest > short)] |= fragment
+        lengths = [row.length(group.sum()) for group in groups]
+        for fragment in np.argsort(lengths, kind="stable"):
+            if whole_digit(groups[fragment], row):
+                continue
+            nearest, gap = nearest_group(groups, int(fragment))
+            if gap <= ATTACH_GAP * row.height:
+                joining = groups.pop(int(fragment))
+                groups[nearest - (nearest > fragment)] |= joining
                 break
         else:
             return groups
+
+
+def whole_digit(part: np.ndarray, row: Row) -> bool:
+    """Whether a part is tall enough and holds ink enough to be a digit by itself."""
+    top, bottom, _, _ = bounding_box(part)
+    return bottom - top >= PART_HEIGHT * row.height and row.length(part.sum()) >= PART_LENGTH
 
 
 def nearest_group(groups: list[np.ndarray], index: int) -> tuple[int, float]:
