@@ -68,15 +68,15 @@ class Classification:
 
     prior_share: the part of the vote no neighbour holds, spread evenly over the ten digits
         (each probability is its neighbours' shares plus prior_share / 10).
-    strangeness: the distance to the nearest neighbour divided by the model's
-        ``digit_threshold``: 1.0 is as far as the farthest 1% of held-out training digits are
-        from theirs; around 0.65 is typical of a digit, 2 is twice the threshold.
+    strangeness: the distance to the nearest training digit divided by the model's
+        ``digit_threshold``: with the non-digit share test, 1.0 keeps 99.5% of held-out
+        training digits (``knn.calibrate.KEEP``); 2 is twice the threshold.
     non_digit_share: of the model's ``n_neighbors`` nearest drawings, digits and non-digit
         references together, the references' share of the inverse distances: 0 when the
         nearest are all digits, 1 when they are all references (0 for a model without any).
     is_digit: ``strangeness <= 1`` and ``non_digit_share <= max_non_digit_share``: the drawing
-        is as near to some training digit as 99% of held-out training digits are, and its
-        nearest drawings are not mostly non-digits. When False the label is still the vote's
+        is as near to some training digit as held-out training digits are, and its nearest
+        drawings are not mostly non-digits. When False the label is still the vote's
         answer, and the probabilities are always the digits' votes alone.
     """
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import knn
+from knn.calibrate import KEEP
 from knn.examples import Examples
 from webapp.images import png_data_url
 from webapp.settings import PREVIEW_SCALE, THUMBNAIL_SCALE
@@ -134,8 +135,8 @@ def _why(result: knn.Classification) -> str:
     """Why a drawing does not look like a digit, in a sentence."""
     if result.strangeness > 1:
         return (
-            f"The nearest training digit is {result.strangeness:.1f} times as far as 99% of real "
-            "digits are from theirs (see the distances below)."
+            f"The nearest training digit is {result.strangeness:.1f} times as far as "
+            f"{KEEP:.1%} of real digits are from theirs (see the distances below)."
         )
     return (
         f"Non-digit drawings the model knows (letters, symbols, shapes) hold "
