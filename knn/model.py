@@ -311,8 +311,7 @@ class DigitModel:
         if self.references is None:
             return np.empty((len(queries), 0)), np.empty((len(queries), 0), dtype=np.intp)
         k = min(self.params.n_neighbors, len(self.references.labels))
-        params = replace(self.params, shortlist=self.params.reference_shortlist)
-        return self.references.search(queries, projected, k, params)
+        return self.references.search(queries, projected, k, self.params)
 
     def _neighbours(
         self, queries: np.ndarray, projected: np.ndarray | None

@@ -29,7 +29,6 @@ class ModelParams:
     rerank: None for Euclidean neighbours between deskewed digits, or "idm" to re-rank a
         Euclidean shortlist with the image distortion model (99.44% against 98.61%).
     shortlist: candidates the re-ranking sees (64: 100 gained 0.03 points for half again the time).
-    reference_shortlist: non-digit references (:mod:`knn.nondigits`) the re-ranking sees.
     window: odd side of the square of displacements IDM allows (5x5 beat 7x7).
     prior_distance: with ``weights="distance"``, the vote's prior votes like one more neighbour
         at this distance, its vote spread evenly over the ten digits, so that a stated 90% is
@@ -53,10 +52,8 @@ class ModelParams:
     shortlist: int = 64
     window: int = 5
     prior_distance: float = 726_400.0  # python -m knn.calibrate: log-loss 0.0334 (0.1026 without)
-    digit_threshold: float = 13_580.0  # python -m knn.calibrate: with the share, keeps 99.5%
-    max_non_digit_share: float = 0.4837  # python -m knn.calibrate: alone keeps 99.9%
-    reference_shortlist: int = 16  # a quarter of the digits' IDM cost; knn.calibrate: 97.2% of
-    # held-out non-digits refused (97.8% with 64, on an earlier recipe), share limit unchanged
+    digit_threshold: float = 13_560.0  # python -m knn.calibrate: with the share, keeps 99.5%
+    max_non_digit_share: float = 0.483  # python -m knn.calibrate: alone keeps 99.9%
     example_distance_scale: float = 0.8  # benchmarks.writers: errors x0.64 (1.0: x0.77, 0.4: x2.3)
 
     def __post_init__(self) -> None:
@@ -70,10 +67,6 @@ class ModelParams:
             raise ValueError(f"rerank must be None or one of {RERANKERS}, got {self.rerank!r}")
         if not _is_int(self.shortlist) or self.shortlist < 1:
             raise ValueError(f"shortlist must be a positive integer, got {self.shortlist!r}")
-        if not _is_int(self.reference_shortlist) or self.reference_shortlist < 1:
-            raise ValueError(
-                f"reference_shortlist must be a positive integer, got {self.reference_shortlist!r}"
-            )
         if not _is_int(self.window) or self.window < 1 or self.window % 2 == 0:
             raise ValueError(f"window must be a positive odd integer, got {self.window!r}")
         for name in ("prior_distance", "digit_threshold", "example_distance_scale"):

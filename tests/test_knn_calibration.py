@@ -130,7 +130,3 @@ def test_params_check_the_fitted_values() -> None:
         dataclasses.replace(knn.ModelParams(), prior_distance=0)
     with pytest.raises(ValueError, match="digit_threshold"):
         knn.ModelParams(digit_threshold=float("nan"))
-    with pytest.raises(ValueError, match="max_non_digit_share"):
-        knn.ModelParams(max_non_digit_share=1.5)
-    with pytest.raises(ValueError, match="reference_shortlist"):
-        knn.ModelParams(reference_shortlist=0)
