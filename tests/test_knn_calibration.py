@@ -130,3 +130,5 @@ def test_params_check_the_fitted_values() -> None:
         dataclasses.replace(knn.ModelParams(), prior_distance=0)
     with pytest.raises(ValueError, match="digit_threshold"):
         knn.ModelParams(digit_threshold=float("nan"))
+    with pytest.raises(ValueError, match="max_non_digit_share"):
+        knn.ModelParams(max_non_digit_share=1.5)
