@@ -12,7 +12,7 @@ twofold). The contenders, each timed from fit to predictions:
 - the bare float32 product of the queries against the training rows, in chunks of 1,000 queries:
   no search that computes every distance this way can be faster;
 - ours, ``knn.KNNClassifier``. Its search is exact but does less arithmetic than the product:
-  a product over 66 numbers per row (64 principal directions, a residual and a norm; see
+  a product over 98 numbers per row (96 principal directions, a residual and a norm; see
   ``knn.bound``)
   bounds every distance from below, and only the rows whose bound is under a query's k-th
   distance so far are measured over all 784 pixels. The fraction of (query, training row)
