@@ -48,13 +48,18 @@ class ProjectionBound:
 
     points : float (n, n_features), the training rows; n_dims : directions kept, at most
     n_features. Attributes: ``mean_`` float64 (n_features,), ``basis_`` float64
-    (n_features, n_dims) with orthonormal columns.
+    (n_features, n_dims) with orthonormal columns, ``captured_`` the fraction of the rows'
+    variance the basis holds (1 if they have none): the bound is tight only where it is high.
     """
 
     def __init__(self, points: np.ndarray, n_dims: int) -> None:
         sample = np.asarray(points[:: max(1, len(points) // SAMPLE_ROWS)], dtype=np.float32)
         self.mean_ = sample.mean(axis=0, dtype=np.float64)
-        self.basis_ = leading_directions(sample - self.mean_.astype(np.float32), n_dims)
+        centred = sample - self.mean_.astype(np.float32)
+        self.basis_ = leading_directions(centred, n_dims)
+        total = np.einsum("ij,ij->", centred, centred, dtype=np.float64)
+        held = np.square(centred @ self.basis_).sum()
+        self.captured_ = float(held / total) if total > 0 else 1.0
 
     def embed(self, X: np.ndarray) -> np.ndarray:
         """Coordinates in the basis and the residual's length: float32 (m, n_dims + 1)."""

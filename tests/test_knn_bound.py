@@ -49,6 +49,15 @@ def test_leading_directions_are_orthonormal_and_follow_the_spread() -> None:
     np.testing.assert_allclose(np.abs(basis[:2]), np.eye(2), atol=0.02)
 
 
+def test_the_variance_held_tells_structured_rows_from_random_ones() -> None:
+    rng = np.random.default_rng(2)
+    structured = rng.normal(size=(3000, 8)) @ rng.normal(size=(8, 200))
+    structured += rng.normal(size=structured.shape)
+    assert ProjectionBound(structured.astype(np.float32), 20).captured_ > 0.9
+    assert ProjectionBound(rng.normal(size=(3000, 200)).astype(np.float32), 20).captured_ < 0.2
+    assert ProjectionBound(np.ones((50, 10), np.float32), 2).captured_ == 1.0  # no variance
+
+
 def test_bad_number_of_directions() -> None:
     with pytest.raises(ValueError, match=r"n_dims must be in 1\.\.4"):
         ProjectionBound(np.zeros((10, 4), np.float32), 5)

@@ -116,7 +116,8 @@ def test_the_bound_prunes_mnist_and_stays_exact(mnist, k: int) -> None:
 
 @pytest.mark.parametrize("chunk_rows", [SMALL_BATCH - 1, 2 * MIN_ROWS_PER_THREAD, 1000])
 def test_where_the_bound_prunes_nothing_the_full_product_takes_over(chunk_rows: int) -> None:
-    """Random rows in many dimensions are all about as far: every row would need measuring."""
+    """Random rows in many dimensions are all about as far, so the bound could rule out none: the
+    search does without it (its directions hold little of the variance) and stays exact."""
     rng = np.random.default_rng(3)
     points = rng.normal(size=(3000, MIN_BOUND_FEATURES)).astype(np.float32)
     queries = rng.normal(size=(5 * MIN_ROWS_PER_THREAD, MIN_BOUND_FEATURES)).astype(np.float32)
