@@ -39,7 +39,9 @@ PROJECT_ROWS = 1024
 #: the embeddings a and b (the norm of b in one of the d + 2 terms, as :mod:`knn.search` does):
 #: that sum errs by at most (d + 2) * 2^-24 * (|a|^2 + 2 |b|^2), under 7.8e-6 * (|a|^2 + 2 |b|^2)
 #: for d <= 128. Lowering each bound by RELATIVE_SLACK * (|a|^2 + 2 |b|^2) keeps it a bound with
-#: 2.5 times that to spare; the embeddings are computed in float64 and rounded once.
+#: more than as much again to spare for the other roundings, each a few 2^-24 of those norms:
+#: the embeddings and norms (computed in float64, rounded once to float32) and the limit a
+#: bound is compared with.
 RELATIVE_SLACK = 2e-5
 
 
