@@ -87,7 +87,10 @@ def main() -> None:
     kinds = np.array(others.kinds)
     for kind in sorted(set(others.kinds)):
         print(f"  {kind:9s} {refused[kinds == kind].mean():6.1%} (n={np.sum(kinds == kind)})")
-    print(f"non-digits accepted with a top probability >= 90%: {sure.mean():.1%}")
+    print(
+        f"non-digits accepted with a top probability >= 90%: {sure.mean():.1%}; without letters"
+        f" written like digits: {sure[distinct].mean():.1%}"
+    )
     by_distance = np.mean([r.strangeness > 1 for r in results])
     by_share = np.mean([r.non_digit_share > model.params.max_non_digit_share for r in results])
     print(f"refused by distance: {by_distance:.1%}, by the non-digit share: {by_share:.1%}")
