@@ -12,7 +12,7 @@ own ink alone on the canvas through `to_mnist`: what perfect splitting reads), i
 numbers whose digit count is right, numbers read exactly, and digits right
 (1 - edit distance / digits, over all numbers), and the time `split_digits` takes.
 
-    MNIST_DIR=/work/shared/mnist python -m benchmarks.numbers --n 500 --seed 0
+    MNIST_DIR=/work/shared/mnist python -m benchmarks.numbers --n 500 --seed 0 [--cache-dir C]
 
 The thresholds in `preprocessing.numbers` and the judge's were chosen with --split train;
 report on test.
@@ -187,6 +187,7 @@ def report(name: str, readings: list[str], numbers: list[Number]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
+    parser.add_argument("--cache-dir", help="model cache (default: the user cache)")
     parser.add_argument("--n", type=int, default=500, help="numbers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", choices=["test", "train"], default="test")
@@ -197,7 +198,7 @@ def main() -> None:
         if args.split == "test"
         else (mnist.train_images, mnist.train_labels)
     )
-    model = knn.load_model(data_dir=args.data_dir, download=False)
+    model = knn.load_model(data_dir=args.data_dir, cache_dir=args.cache_dir, download=False)
     judge = DigitJudge(model)
     numbers = make_numbers(images, labels, args.n, np.random.default_rng(args.seed))
     geometry, geometry_ms = split_timed(numbers, None)

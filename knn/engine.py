@@ -4,7 +4,9 @@ The search (:mod:`knn.search`) ranks the training rows with one float32 matrix p
 of queries, so memory stays bounded whatever the number of queries, and keeps a few more than the
 k best candidates; their distances are then computed again exactly (in float64, from the
 differences) and sorted by (distance, training index), so the neighbours and their order do not
-depend on float32 rounding and ties are broken the same way every time.
+depend on float32 rounding and ties are broken the same way every time. With many features the
+product runs over a small embedding whose distances bound the true ones from below, and only the
+rows that bound cannot rule out are measured.
 """
 
 from __future__ import annotations

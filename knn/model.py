@@ -26,6 +26,7 @@ from knn.data import (
 from knn.engine import KNNClassifier, tally, vote_weights
 from knn.extra import ExtraExamples, merge
 from knn.features import FEATURE_VERSION, extract_features
+from knn.nondigits import N_REFERENCES, RECIPE_VERSION, REFERENCE_SEED, make_references
 from knn.params import SHORTLIST_COMPONENTS, ModelParams
 from knn.projection import PrincipalComponents
 from knn.rerank import rerank_idm
@@ -33,21 +34,26 @@ from knn.storage import default_cache_dir
 from knn.virtual import DEFORMATIONS, VirtualDigits
 
 IMAGE_SHAPE = (28, 28)
+_NEAR = 1e-9  # an exact match weighs as if this near, so that weights stay finite
 
 
 #: Where a neighbour comes from: the model's training set (MNIST, or the offline fallback's
-#: digits), examples reviewed and served to everyone (``load_model(extra_examples=...)``), or the
-#: visitor's own corrections (``DigitModel.with_examples``).
-SOURCES = ("training", "shared", "yours")
+#: digits), examples reviewed and served to everyone (``load_model(extra_examples=...)``), the
+#: visitor's own corrections (``DigitModel.with_examples``), or the drawings of what is not a
+#: digit the model holds as references (``DigitModel.with_references``, :mod:`knn.nondigits`).
+SOURCES = ("training", "shared", "yours", "non-digit")
+#: The label of a non-digit reference: it votes for none of the ten digits.
+NOT_A_DIGIT = -1
 
 
 @dataclass(frozen=True)
 class Neighbour:
-    """A digit that voted: its index (in the training set for source "training", else in the
-    order its examples were added), label, distance, its share of the vote, its 28x28 image and
-    its source (one of :data:`SOURCES`).
+    """A digit that voted: its index (in the training set for source "training", in the
+    references for "non-digit", else in the order its examples were added), label, distance, its
+    share of the vote, its 28x28 image and its source (one of :data:`SOURCES`).
 
-    The shares of a classification's neighbours sum to 1 minus ``Classification.prior_share``."""
+    The shares of a classification's neighbours sum to 1 minus ``Classification.prior_share``.
+    A non-digit reference has label :data:`NOT_A_DIGIT` and no share of the vote."""
 
     index: int
     label: int
@@ -63,11 +69,16 @@ class Classification:
 
     prior_share: the part of the vote no neighbour holds, spread evenly over the ten digits
         (each probability is its neighbours' shares plus prior_share / 10).
-    strangeness: the distance to the nearest neighbour divided by the model's
-        ``digit_threshold``: 1.0 is as far as the farthest 1% of held-out training digits are
-        from theirs; around 0.65 is typical of a digit, 2 is twice the threshold.
-    is_digit: ``strangeness <= 1``: the drawing is as near to some training digit as 99% of
-        held-out training digits are. When False the label is still the vote's answer.
+    strangeness: the distance to the nearest training digit divided by the model's
+        ``digit_threshold``: with the non-digit share test, 1.0 keeps 99.5% of held-out
+        training digits (``knn.calibrate.KEEP``); 2 is twice the threshold.
+    non_digit_share: of the model's ``n_neighbors`` nearest drawings, digits and non-digit
+        references together, the references' share of the inverse distances: 0 when the
+        nearest are all digits, 1 when they are all references (0 for a model without any).
+    is_digit: ``strangeness <= 1`` and ``non_digit_share <= max_non_digit_share``: the drawing
+        is as near to some training digit as held-out training digits are, and its nearest
+        drawings are not mostly non-digits. When False the label is still the vote's
+        answer, and the probabilities are always the digits' votes alone.
     """
 
     label: int
@@ -75,6 +86,7 @@ class Classification:
     neighbours: tuple[Neighbour, ...]
     prior_share: float = 0.0
     strangeness: float = 0.0
+    non_digit_share: float = 0.0
     is_digit: bool = True
 
 
@@ -89,7 +101,7 @@ class TrainingIndex:
     euclidean: KNNClassifier  # over ``features``
     projection: PrincipalComponents  # ``features`` to SHORTLIST_COMPONENTS numbers
     shortlister: KNNClassifier  # over the projected features, to make re-ranking shortlists
-    deformed: KNNClassifier  # over the projected deformed copies (rows n.. of ``virtual``)
+    deformed: KNNClassifier | None  # over the projected deformed copies (rows n.. of ``virtual``)
 
     @property
     def virtual(self) -> VirtualDigits:
@@ -98,15 +110,23 @@ class TrainingIndex:
 
     @classmethod
     def build(
-        cls, images: np.ndarray, labels: np.ndarray, cached: dict[str, np.ndarray] | None = None
+        cls,
+        images: np.ndarray,
+        labels: np.ndarray,
+        cached: dict[str, np.ndarray] | None = None,
+        *,
+        projection: PrincipalComponents | None = None,
+        virtual: bool = False,
     ) -> TrainingIndex:
-        """Fit on images uint8 (n, 28, 28) and labels (n,).
+        """Fit on images uint8 (n, 28, 28) and labels (n,); with ``virtual``, also search their
+        deformed copies (``ModelParams.virtual``). ``projection`` fixes the principal components
+        (the references are projected as the training digits are).
 
         ``cached`` may hold what :func:`load_model` caches: ``features``, ``projection_mean``
-        and ``projection_components``, ``deformed`` (:func:`project_deformed`). Each array is
-        taken out of it before its search copies it and let go once copied, so a load holds one
-        array twice at a time, not all of them (the cached 64 MB of deformed copies are gone
-        before the 188 MB of features are copied).
+        and ``projection_components``, ``deformed`` (:func:`project_deformed`, which implies
+        ``virtual``). Each array is taken out of it before its search copies it and let go once
+        copied, so a load holds one array twice at a time, not all of them (the cached 64 MB of
+        deformed copies are gone before the 188 MB of features are copied).
         """
         images = _check_images(images)
         labels = np.asarray(labels)
@@ -117,13 +137,16 @@ class TrainingIndex:
             projection = PrincipalComponents.from_arrays(
                 cached.pop("projection_mean"), cached.pop("projection_components")
             )
-        else:
+        elif projection is None:
             n_components = min(SHORTLIST_COMPONENTS, features.shape[1])
             projection = PrincipalComponents(n_components).fit(features)
         points = cached.pop("deformed", None)
-        points = project_deformed(features, projection) if points is None else points
-        deformed = KNNClassifier().fit(points, np.tile(labels, len(DEFORMATIONS)))
-        del points  # the search holds its own copy
+        if points is None and virtual:
+            points = project_deformed(features, projection)
+        deformed = None
+        if points is not None:
+            deformed = KNNClassifier().fit(points, np.tile(labels, len(DEFORMATIONS)))
+            del points  # the search holds its own copy
         euclidean = KNNClassifier().fit(features, labels)
         features = euclidean.fit_X_  # the search's copy of the features: they are held once
         return cls(
@@ -135,6 +158,39 @@ class TrainingIndex:
             KNNClassifier().fit(projection.transform(features), labels),
             deformed,
         )
+
+    def search(
+        self, queries: np.ndarray, projected: np.ndarray | None, k: int, params: ModelParams
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distances float64 (n, k) and indices (n, k) of the k nearest rows, nearest first, as
+        ``params`` search. queries : deskewed float32 (n, 784); projected : their principal
+        components (None without re-ranking)."""
+        if params.rerank is None:
+            return self.euclidean.kneighbors(queries, k)
+        queries = queries.reshape(-1, *IMAGE_SHAPE)
+        if not (params.virtual and self.deformed is not None):
+            shortlist = min(max(params.shortlist, k), len(self.labels))
+            candidates = self.shortlister.kneighbors(projected, shortlist, return_distance=False)
+            training = self.features.reshape(-1, *IMAGE_SHAPE)
+            return rerank_idm(queries, training, candidates, k, params.window)
+        candidates = self._virtual_shortlist(projected, k, params.shortlist)
+        owners = self.virtual.owners(candidates)
+        return rerank_idm(queries, self.virtual, candidates, k, params.window, owners=owners)
+
+    def _virtual_shortlist(self, projected: np.ndarray, k: int, shortlist: int) -> np.ndarray:
+        """Rows of ``virtual`` nearest to each query's principal components (n, s): the
+        training digits and their deformed copies.
+
+        The top s of the union is the top s of the two searches' top s. With c copies of each
+        digit, s >= k * c rows hold at least k distinct digits, as the re-ranking needs."""
+        n, copies = len(self.labels), 1 + len(DEFORMATIONS)
+        size = min(max(shortlist, k * copies), n * copies)
+        distances, rows = self.shortlister.kneighbors(projected, min(size, n))
+        more = self.deformed.kneighbors(projected, min(size, n * (copies - 1)))
+        distances = np.concatenate([distances, more[0]], axis=1)
+        rows = np.concatenate([rows, more[1] + n], axis=1)
+        order = np.lexsort((rows, distances))[:, :size]
+        return np.take_along_axis(rows, order, 1)
 
 
 def project_deformed(features: np.ndarray, projection: PrincipalComponents) -> np.ndarray:
@@ -161,16 +217,22 @@ class DigitModel:
         dataset: str,
         params: ModelParams | None = None,
         extra: ExtraExamples | None = None,
+        references: TrainingIndex | None = None,
     ) -> None:
         params = params or ModelParams()
         if params.n_neighbors > len(index.labels):
             raise ValueError(
                 f"n_neighbors={params.n_neighbors} exceeds the {len(index.labels)} training digits"
             )
+        if params.virtual and index.deformed is None:
+            raise ValueError(
+                "virtual=True needs the deformed copies: build or load the model with virtual=True"
+            )
         self.index = index
         self.dataset = dataset
         self.params = params
         self.extra = extra  # examples added to the neighbours (with_examples), or None
+        self.references = references  # non-digit references (with_references), or None
 
     @classmethod
     def from_images(
@@ -178,7 +240,8 @@ class DigitModel:
     ) -> DigitModel:
         """Fit on ``images`` uint8 (n, 28, 28) and ``labels`` (n,) in 0..9; ``params`` are
         :class:`~knn.params.ModelParams` fields."""
-        return cls(TrainingIndex.build(images, labels), dataset, ModelParams(**params))
+        params = ModelParams(**params)
+        return cls(TrainingIndex.build(images, labels, virtual=params.virtual), dataset, params)
 
     @property
     def images(self) -> np.ndarray:
@@ -194,7 +257,9 @@ class DigitModel:
         Cheap, and leaves this model untouched, so concurrent requests can each use their own k.
         Unknown names raise ``TypeError``, bad values ``ValueError``.
         """
-        return DigitModel(self.index, self.dataset, replace(self.params, **changes), self.extra)
+        return DigitModel(
+            self.index, self.dataset, replace(self.params, **changes), self.extra, self.references
+        )
 
     def with_examples(
         self, images: np.ndarray, labels: np.ndarray, source: str = "yours"
@@ -212,7 +277,18 @@ class DigitModel:
         images = _check_images(images)
         added = ExtraExamples.build(images, labels, source, self.index.projection)
         extra = added if self.extra is None else self.extra.joined(added)
-        return DigitModel(self.index, self.dataset, self.params, extra)
+        return DigitModel(self.index, self.dataset, self.params, extra, self.references)
+
+    def with_references(self, images: np.ndarray, features: np.ndarray | None = None) -> DigitModel:
+        """A model that also holds these drawings of what is not a digit (uint8 (m, 28, 28), as
+        :func:`knn.nondigits.make_references` makes them) as references: they join the nearest
+        neighbours and set ``Classification.non_digit_share``, but never vote over the digits.
+        ``features`` (their deskewed images) may come from a cache. Replaces any references."""
+        images = _check_images(images)
+        labels = np.full(len(images), NOT_A_DIGIT)
+        cached = {} if features is None else {"features": features}
+        references = TrainingIndex.build(images, labels, cached, projection=self.index.projection)
+        return DigitModel(self.index, self.dataset, self.params, self.extra, references)
 
     def describe(self) -> str:
         """The features and the distance, in a few words."""
@@ -231,15 +307,28 @@ class DigitModel:
         image = np.asarray(image)
         if image.shape != IMAGE_SHAPE:
             raise ValueError(f"classify takes one image of shape {IMAGE_SHAPE}, got {image.shape}")
-        distances, indices = self.kneighbors(image[None])
+        features = self._features(image[None])
+        distances, indices = self._neighbours(*features)
         shares = self._shares(distances, indices)
         probabilities = tally(self._labels_of(indices), shares, n_classes=10)[0]
-        neighbours = tuple(
+        voters = [
             Neighbour(i, int(label), float(d), float(w), image, source)
             for d, w, (i, label, image, source) in zip(
                 distances[0], shares[0], map(self._describe, indices[0]), strict=True
             )
+        ]
+        reference_distances, reference_indices = self._reference_neighbours(*features)
+        non_digit_share = float(
+            non_digit_shares(distances, reference_distances, self.params.n_neighbors)[0]
         )
+        # The references among the n_neighbors nearest drawings are shown beside the voters.
+        shown = [
+            Neighbour(int(i), NOT_A_DIGIT, float(d), 0.0, self.references.images[i], "non-digit")
+            for d, i in zip(reference_distances[0], reference_indices[0], strict=True)
+            if np.sum(distances[0] <= d) + np.sum(reference_distances[0] < d)
+            < self.params.n_neighbors
+        ]
+        neighbours = tuple(sorted(voters + shown, key=lambda n: n.distance))
         strangeness = float(distances[0, 0]) / self.params.digit_threshold
         return Classification(
             int(probabilities.argmax()),
@@ -247,26 +336,48 @@ class DigitModel:
             neighbours,
             prior_share=float(max(0.0, 1.0 - shares[0].sum())),
             strangeness=strangeness,
-            is_digit=strangeness <= 1.0,
+            non_digit_share=non_digit_share,
+            is_digit=strangeness <= 1.0 and non_digit_share <= self.params.max_non_digit_share,
         )
 
     def kneighbors(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distances float64 (n, k) and training indices (n, k) of the voters, nearest first."""
-        params = self.params
+        return self._neighbours(*self._features(images))
+
+    def reference_neighbours(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distances float64 (n, k) and indices (n, k) into ``references`` of the nearest
+        non-digit references, nearest first; (n, 0) for a model without references."""
+        return self._reference_neighbours(*self._features(images))
+
+    def judge(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For images uint8 (n, 28, 28): the distance to the nearest training digit float64
+        (n,) and the non-digit share (n,) (see :class:`Classification`)."""
+        features = self._features(images)
+        distances, _ = self._neighbours(*features)
+        shares = non_digit_shares(
+            distances, self._reference_neighbours(*features)[0], self.params.n_neighbors
+        )
+        return distances[:, 0], shares
+
+    def _features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The deskewed queries float32 (n, 784) and, with re-ranking, their principal
+        components."""
         queries = extract_features(_check_images(images))
-        projected = self.index.projection.transform(queries) if params.rerank else None
-        if params.rerank is None:
-            found = self.index.euclidean.kneighbors(queries, params.n_neighbors)
-        else:
-            candidates = self._shortlist(projected)
-            found = rerank_idm(
-                queries.reshape(-1, *IMAGE_SHAPE),
-                self.index.virtual,
-                candidates,
-                params.n_neighbors,
-                params.window,
-                owners=self.index.virtual.owners(candidates),
-            )
+        return queries, self.index.projection.transform(queries) if self.params.rerank else None
+
+    def _reference_neighbours(
+        self, queries: np.ndarray, projected: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.references is None:
+            return np.empty((len(queries), 0)), np.empty((len(queries), 0), dtype=np.intp)
+        k = min(self.params.n_neighbors, len(self.references.labels))
+        return self.references.search(queries, projected, k, self.params)
+
+    def _neighbours(
+        self, queries: np.ndarray, projected: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        params = self.params
+        found = self.index.search(queries, projected, params.n_neighbors, params)
         if self.extra is None:
             return found
         extra = self.extra.kneighbors(
@@ -274,24 +385,6 @@ class DigitModel:
         )
         scale = self.extra.scale(params.example_distance_scale)
         return merge(found, extra, len(self.labels), scale, params.n_neighbors)
-
-    def _shortlist(self, projected: np.ndarray) -> np.ndarray:
-        """Rows of ``index.virtual`` nearest to each query's principal components (n, s): the
-        training digits, and with ``params.virtual`` their deformed copies too.
-
-        The top s of the union is the top s of the two searches' top s. With c copies of each
-        digit, s >= k * c rows hold at least k distinct digits, as the re-ranking needs."""
-        params, n = self.params, len(self.labels)
-        copies = 1 + len(DEFORMATIONS) if params.virtual else 1
-        size = min(max(params.shortlist, params.n_neighbors * copies), n * copies)
-        distances, rows = self.index.shortlister.kneighbors(projected, min(size, n))
-        if not params.virtual:
-            return rows
-        more = self.index.deformed.kneighbors(projected, min(size, n * (copies - 1)))
-        distances = np.concatenate([distances, more[0]], axis=1)
-        rows = np.concatenate([rows, more[1] + n], axis=1)
-        order = np.lexsort((rows, distances))[:, :size]
-        return np.take_along_axis(rows, order, 1)
 
     def _vote(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
         return tally(self._labels_of(indices), self._shares(distances, indices), n_classes=10)
@@ -327,6 +420,19 @@ class DigitModel:
         return i, int(extra.labels[i]), extra.images[i], str(extra.sources[i])
 
 
+def non_digit_shares(
+    digit_distances: np.ndarray, reference_distances: np.ndarray, k: int
+) -> np.ndarray:
+    """Of the k nearest of each query's digits (n, k) and non-digit references (n, k') by
+    distance, the references' share of the inverse distances: float64 (n,) in 0..1 (a digit
+    wins a tie)."""
+    distances = np.concatenate([digit_distances, reference_distances], axis=1)
+    is_reference = np.arange(distances.shape[1]) >= digit_distances.shape[1]
+    order = np.argsort(distances, axis=1, kind="stable")[:, :k]
+    weights = 1.0 / np.maximum(np.take_along_axis(distances, order, axis=1), _NEAR)
+    return (weights * is_reference[order]).sum(axis=1) / weights.sum(axis=1)
+
+
 def load_model(
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -348,15 +454,16 @@ def load_model(
     cached under ``cache_dir`` (default: the per-user cache), keyed by the checksums of the data
     files, the feature version, ``n_train``, the number of components and the deformations.
     ``params`` (default :class:`~knn.params.ModelParams`) change nothing that is cached, so they
-    apply at once.
+    apply at once, but for ``virtual``: the deformed copies are made and cached only with it.
     """
+    params = params or ModelParams()
     paths = mnist_files(find_mnist(data_dir, download=download))
     fields = {
         "data": file_checksums(paths),
         "feature_version": FEATURE_VERSION,
         "n_train": n_train,
         "shortlist_components": SHORTLIST_COMPONENTS,
-        "deformations": list(DEFORMATIONS),
+        "deformations": list(DEFORMATIONS) if params.virtual else [],
     }
 
     def build() -> dict[str, np.ndarray]:
@@ -364,8 +471,9 @@ def load_model(
         images = mnist.train_images[:n_train]
         features = extract_features(images, progress=True)
         projection = PrincipalComponents(SHORTLIST_COMPONENTS).fit(features)
+        deformed = {"deformed": project_deformed(features, projection)} if params.virtual else {}
         return {
-            "deformed": project_deformed(features, projection),
+            **deformed,
             "images": images,
             "labels": mnist.train_labels[:n_train],
             "features": features,
@@ -377,7 +485,33 @@ def load_model(
     arrays, _ = load_or_build(root / "models", fields, build)
     index = TrainingIndex.build(arrays.pop("images"), arrays.pop("labels"), arrays)
     model = DigitModel(index, "MNIST", params)
+    references = load_references(root)
+    model = model.with_references(references["images"], references["features"])
     return model if extra_examples is None else with_shared_examples(model, extra_examples)
+
+
+def load_references(root: Path) -> dict[str, np.ndarray]:
+    """The model's non-digit references (:func:`knn.nondigits.make_references` with
+    ``N_REFERENCES`` and ``REFERENCE_SEED``) under ``root``, built at the first call:
+    "images" uint8 (n, 28, 28), "features" float32 (n, 784), "names" and "kinds" str (n,).
+    Keyed by their recipe's version, count and seed and the feature version."""
+    fields = {
+        "non_digit_references": RECIPE_VERSION,
+        "n": N_REFERENCES,
+        "seed": REFERENCE_SEED,
+        "feature_version": FEATURE_VERSION,
+    }
+
+    def build() -> dict[str, np.ndarray]:
+        references = make_references(N_REFERENCES, REFERENCE_SEED)
+        return {
+            "images": references.images,
+            "features": extract_features(references.images),
+            "names": references.names,
+            "kinds": references.kinds,
+        }
+
+    return load_or_build(root / "references", fields, build)[0]
 
 
 def with_shared_examples(model: DigitModel, folder: str | os.PathLike[str]) -> DigitModel:

@@ -33,7 +33,9 @@ def validation_scores(
     are the ones being chosen, so they are ignored).
     """
     search = {**(params or ModelParams()).as_dict(), "n_neighbors": max_k}
-    held_out = held_out_neighbours(images, labels, n_validation, ModelParams(**search), batch_size)
+    held_out, _ = held_out_neighbours(
+        images, labels, n_validation, ModelParams(**search), batch_size
+    )
     distances, neighbour_labels = held_out.distances, held_out.neighbour_labels
     return {
         (k, weights): float(

@@ -1,9 +1,11 @@
 """`split_digits`: a drawn row of digits in, one MNIST-like digit per digit out, left to right.
 
 The ink is analysed on a coarse grid: its connected strokes are grouped into digits where they
-overlap sideways (a 7's crossbar, a 4 or a 5 drawn in two strokes), groups too wide for one
-digit are cut along the path from top to bottom crossing fewest strokes (touching digits),
-and groups short and light next to the others are dropped as specks. The row's digit height
+overlap sideways (a 7's crossbar, a 4 or a 5 drawn in two strokes), groups too short or too
+light for a digit join the group nearest them (a 5's flag drawn apart, a broken stroke, a
+tick), groups too wide for one digit are cut along the path from top to bottom crossing
+fewest strokes (touching digits), and groups short and light next to the others are dropped
+as specks. The row's digit height
 is the scale of every test. Each digit's ink, alone on the canvas, then goes through
 `mnist_from_ink` like any drawing.
 
@@ -43,15 +45,17 @@ PAIR_WIDTH = 0.65  # ... and so are groups this wide that hold ...
 PAIR_LENGTH = 3.4  # ... this much ink (an 8 has about 3) ...
 CUT_STROKES = 1  # ... where a cut crosses this many strokes
 PER_CELL = 1e-3  # a cut's cost per ink cell: of cuts crossing as many strokes, the thinnest wins
-PART_HEIGHT = 0.4  # each side of a cut must be this tall ...
+PART_HEIGHT = 0.4  # a digit, a group or either side of a cut, must be this tall ...
 PART_LENGTH = 0.6  # ... and hold this much ink (a 1 has about 1)
+ATTACH_GAP = 0.3  # groups too short or light for a digit join the nearest group this near (a
+# 5's flag is drawn touching or nearly touching its body; digits stand further apart)
 SPECK_HEIGHT = 0.35  # groups shorter than this ...
 SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks
 # With a judge (chosen on numbers of MNIST training digits, as above):
 SPLIT_WIDTH = 0.5  # groups this wide may be two digits or more, and get candidate cuts:
-CUT_EVERY = 0.3  # ... one per this much width, ...
-MAX_CUTS = 5  # ... this many at most, the cheapest ...
-CUT_APART = 0.18  # ... this far apart (mean column), ...
+CUT_EVERY = 0.2  # ... one per this much width, ...
+MAX_CUTS = 7  # ... this many at most, the cheapest ...
+CUT_APART = 0.12  # ... this far apart (mean column), ...
 JUDGED_PER_STROKE = 0.2  # ... each costing an entry into the ink, this per stroke width run
 JUDGED_PER_STEP = 0.2  # ... through and this per sideways step (digits stand side by side)
 WIDE_DIGIT = 0.7  # candidates wider than this (the median digit cut from a touching pair) ...
@@ -110,7 +114,8 @@ def lay_out(ink: Image.Image) -> Layout:
     strokes = connected_strokes(cells)
     height = digit_height(strokes)
     row = Row(height, max(1.0, stroke_width(cells)))
-    return Layout(ink, factor, row, group_by_overlap(strokes, height))
+    groups = attach_fragments(group_by_overlap(strokes, height), row)
+    return Layout(ink, factor, row, groups)
 
 
 def reading_order(parts: list[np.ndarray], height: float) -> list[int]:
@@ -179,12 +184,8 @@ def candidate_parts(group: np.ndarray, row: Row) -> dict[Span, np.ndarray]:
 
 def digit_sized(part: np.ndarray, row: Row) -> bool:
     """Whether a part is tall enough, holds ink enough and is narrow enough for a digit."""
-    top, bottom, left, right = bounding_box(part)
-    return (
-        bottom - top >= PART_HEIGHT * row.height
-        and right - left < TWO_WIDTH * row.height
-        and row.length(part.sum()) >= PART_LENGTH
-    )
+    _, _, left, right = bounding_box(part)
+    return whole_digit(part, row) and right - left < TWO_WIDTH * row.height
 
 
 def width_cost(part: np.ndarray, row: Row) -> float:
@@ -274,6 +275,52 @@ def overlapping_pair(boxes: list[Box], height: float) -> tuple[int, int] | None:
             if shared >= MERGE_OVERLAP * narrower[0] and narrower[1] < WHOLE_HEIGHT * height:
                 return first, second
     return None
+
+
+def attach_fragments(groups: list[np.ndarray], row: Row) -> list[np.ndarray]:
+    """Join each group too short or too light for a digit (`whole_digit`) to the nearest group
+    within `ATTACH_GAP` digit heights, lightest first: a 5's flag or a 4's stem drawn apart, a
+    broken stroke, are part of the digit they were written with, not digits by themselves.
+    Fragments with no group so near are left for `drop_specks`."""
+    groups = list(groups)
+    while True:
+        lengths = [row.length(group.sum()) for group in groups]
+        for fragment in map(int, np.argsort(lengths, kind="stable")):
+            if whole_digit(groups[fragment], row):
+                continue
+            nearest = nearest_group(groups, fragment, ATTACH_GAP * row.height)
+            if nearest is not None:
+                joining = groups.pop(fragment)
+                groups[nearest - (nearest > fragment)] |= joining
+                break
+        else:
+            return groups
+
+
+def whole_digit(part: np.ndarray, row: Row) -> bool:
+    """Whether a part is tall enough and holds ink enough to be a digit by itself."""
+    top, bottom, _, _ = bounding_box(part)
+    return bottom - top >= PART_HEIGHT * row.height and row.length(part.sum()) >= PART_LENGTH
+
+
+def nearest_group(groups: list[np.ndarray], index: int, reach: float) -> int | None:
+    """The index of the group whose nearest cell is nearest `groups[index]`'s, if within
+    `reach` cells; else None. Groups whose boxes lie further apart are not measured."""
+    cells = np.argwhere(groups[index])
+    top, bottom, left, right = bounding_box(groups[index])
+    best, gap = None, reach
+    for other, group in enumerate(groups):
+        o_top, o_bottom, o_left, o_right = bounding_box(group)
+        apart = np.hypot(
+            max(0, o_top - bottom, top - o_bottom), max(0, o_left - right, left - o_right)
+        )
+        if other == index or apart > gap:
+            continue
+        offsets = np.argwhere(group)[None, :, :] - cells[:, None, :]
+        found = float(np.sqrt((offsets**2).sum(axis=2).min()))
+        if found <= gap:
+            best, gap = other, found
+    return best
 
 
 def cut_too_wide(group: np.ndarray, row: Row) -> list[np.ndarray]:

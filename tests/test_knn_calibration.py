@@ -40,6 +40,7 @@ def test_calibrate_fits_on_the_training_set_alone(mnist, monkeypatch, capsys) ->
     assert calibrate.main(args) == 0
     first = capsys.readouterr().out
     assert "prior_distance=" in first and "digit_threshold=" in first
+    assert "max_non_digit_share=" in first and "held-out non-digits" in first
     assert calibrate.main(args) == 0  # and deterministic
     assert capsys.readouterr().out == first
 
@@ -60,7 +61,8 @@ def test_the_fitted_prior_minimises_log_loss() -> None:
     assert loss(fitted.prior_distance) < loss(fitted.prior_distance * 2)
     assert loss(fitted.prior_distance) < loss(fitted.prior_distance / 2)
     assert loss(fitted.prior_distance) < loss(math.inf)
-    assert np.mean(distances[:, 0] <= fitted.digit_threshold) == pytest.approx(0.99, abs=0.002)
+    kept = np.mean(distances[:, 0] <= fitted.digit_threshold)
+    assert kept == pytest.approx(calibrate.KEEP, abs=0.002)
 
 
 def test_expected_calibration_error() -> None:
@@ -91,15 +93,36 @@ def test_mnist_digits_are_digits_and_drawn_non_digits_are_not(model, mnist, monk
     monkeypatch.setattr(non_digits, "fonts", lambda: [])  # Pillow's bundled font, as on CI
     shapes = non_digits.make_non_digits(60, np.random.default_rng(3))
     others = [model.classify(image) for image in shapes.digits]
-    assert np.mean([not r.is_digit for r in others]) >= 0.4
+    assert np.mean([not r.is_digit for r in others]) >= 0.7
+    assert np.median([r.non_digit_share for r in others]) > 0.5
+    assert np.mean([r.non_digit_share > 0 for r in digits]) < 0.1
     assert np.median([r.strangeness for r in others]) > 1.2 * np.median(
         [r.strangeness for r in digits]
     )
     for r in digits + others:
-        assert r.is_digit == (r.strangeness <= 1)
-        assert r.strangeness == pytest.approx(
-            r.neighbours[0].distance / model.params.digit_threshold
-        )
+        limit = model.params.max_non_digit_share
+        assert r.is_digit == (r.strangeness <= 1 and r.non_digit_share <= limit)
+        nearest = next(n for n in r.neighbours if n.source == "training")
+        assert r.strangeness == pytest.approx(nearest.distance / model.params.digit_threshold)
+
+
+def test_the_share_test_keeps_almost_every_digit_and_the_distance_the_rest() -> None:
+    rng = np.random.default_rng(1)
+    n = 5000
+    distances = np.sort(rng.uniform(1, 3, size=(n, 4)), axis=1)
+    shares = np.where(rng.random(n) < 0.02, rng.uniform(0, 1, n), 0.0)
+    fitted = fit_calibration(HeldOut(distances, np.zeros((n, 4), int), np.zeros(n, int), shares))
+    by_share = shares <= fitted.max_non_digit_share
+    assert by_share.mean() == pytest.approx(calibrate.SHARE_KEEP, abs=0.0005)
+    assert fitted.max_non_digit_share < 1
+    kept = by_share & (distances[:, 0] <= fitted.digit_threshold)
+    assert calibrate.KEEP <= kept.mean() <= calibrate.KEEP + 0.001
+    alone = fit_calibration(HeldOut(distances, np.zeros((n, 4), int), np.zeros(n, int)))
+    assert alone.max_non_digit_share == 1.0
+    assert alone.digit_threshold < fitted.digit_threshold
+    assert np.mean(distances[:, 0] <= alone.digit_threshold) == pytest.approx(
+        calibrate.KEEP, abs=0.001
+    )
 
 
 def test_params_check_the_fitted_values() -> None:
@@ -107,3 +130,5 @@ def test_params_check_the_fitted_values() -> None:
         dataclasses.replace(knn.ModelParams(), prior_distance=0)
     with pytest.raises(ValueError, match="digit_threshold"):
         knn.ModelParams(digit_threshold=float("nan"))
+    with pytest.raises(ValueError, match="max_non_digit_share"):
+        knn.ModelParams(max_non_digit_share=1.5)

@@ -17,6 +17,7 @@ from knn import model as model_module
 from knn.cache import CacheWarning
 
 N_TRAIN = 3000
+VIRTUAL = knn.ModelParams(virtual=True)  # the model with every cached array
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def small_model(cache_dir: Path) -> knn.DigitModel:
-    return knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN)
+    return knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN, params=VIRTUAL)
 
 
 def entries(cache_dir: Path) -> list[Path]:
@@ -63,7 +64,7 @@ def test_a_second_load_uses_the_cache(small_model, cache_dir: Path, monkeypatch)
     monkeypatch.setattr(model_module, "extract_features", no_rebuild)
     monkeypatch.setattr(model_module, "load_mnist", no_rebuild)
     monkeypatch.setattr(model_module, "project_deformed", no_rebuild)
-    again = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN)
+    again = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN, params=VIRTUAL)
     assert np.array_equal(again.images, small_model.images)
     np.testing.assert_array_equal(again.index.deformed.fit_X_, small_model.index.deformed.fit_X_)
 
@@ -85,10 +86,19 @@ def test_a_load_lets_go_of_the_cached_arrays_its_searches_copied(small_model) ->
 
 
 def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> None:
-    params = knn.ModelParams(n_neighbors=7, weights="uniform")
+    params = knn.ModelParams(n_neighbors=7, weights="uniform", virtual=True)
     other = knn.load_model(cache_dir=cache_dir, n_train=N_TRAIN, params=params)
     assert other.params == params
     assert len(entries(cache_dir)) == 1
+
+
+def test_the_default_model_makes_no_deformed_copies(tmp_path: Path) -> None:
+    model = knn.load_model(cache_dir=tmp_path, n_train=500)
+    assert model.index.deformed is None
+    (entry,) = entries(tmp_path)
+    assert not (entry / "deformed.npy").exists()
+    with pytest.raises(ValueError, match="deformed copies"):
+        model.with_params(virtual=True)
 
 
 def test_a_new_feature_version_rebuilds(tmp_path: Path, monkeypatch) -> None:
@@ -99,9 +109,9 @@ def test_a_new_feature_version_rebuilds(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_other_deformations_rebuild(tmp_path: Path, monkeypatch) -> None:
-    knn.load_model(cache_dir=tmp_path, n_train=500)
+    knn.load_model(cache_dir=tmp_path, n_train=500, params=VIRTUAL)
     monkeypatch.setattr(model_module, "DEFORMATIONS", ("thin",))
-    knn.load_model(cache_dir=tmp_path, n_train=500)
+    knn.load_model(cache_dir=tmp_path, n_train=500, params=VIRTUAL)
     assert len(entries(tmp_path)) == 2
 
 
@@ -200,7 +210,7 @@ def test_batches_and_accuracy(small_model, mnist) -> None:
 def test_with_params_leaves_the_model_alone(small_model, mnist) -> None:
     one = small_model.with_params(n_neighbors=1, weights="uniform")
     assert len(one.classify(mnist.test_images[1]).neighbours) == 1
-    assert small_model.params == knn.ModelParams()
+    assert small_model.params == VIRTUAL
     assert one.images is small_model.images
 
 

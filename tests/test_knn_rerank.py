@@ -115,7 +115,12 @@ def test_virtual_rows_are_deformed_copies_made_on_demand() -> None:
 @pytest.fixture(scope="module")
 def model(mnist) -> knn.DigitModel:
     return knn.DigitModel.from_images(
-        mnist.train_images[:3000], mnist.train_labels[:3000], rerank="idm", shortlist=16, window=5
+        mnist.train_images[:3000],
+        mnist.train_labels[:3000],
+        rerank="idm",
+        shortlist=16,
+        window=5,
+        virtual=True,
     )
 
 
@@ -138,7 +143,10 @@ def test_virtual_neighbours_are_the_nearest_copies_by_a_direct_computation(mnist
     or a deformation of it) is nearest by IDM, computed here copy by copy."""
     n = 150
     small = knn.DigitModel.from_images(
-        mnist.train_images[:n], mnist.train_labels[:n], shortlist=n * (1 + len(DEFORMATIONS))
+        mnist.train_images[:n],
+        mnist.train_labels[:n],
+        shortlist=n * (1 + len(DEFORMATIONS)),
+        virtual=True,
     )
     features = small.index.features.reshape(n, 28, 28)
     copies = [features] + [deform(features, name) for name in DEFORMATIONS]
@@ -197,5 +205,9 @@ def test_reranking_beats_euclid_and_can_be_turned_off(model, mnist) -> None:
         model.with_params(window=4)
     with pytest.raises(ValueError, match="virtual"):
         model.with_params(virtual=1)
+    without_copies = knn.DigitModel.from_images(mnist.train_images[:100], mnist.train_labels[:100])
+    assert without_copies.index.deformed is None
+    with pytest.raises(ValueError, match="deformed copies"):
+        without_copies.with_params(virtual=True)
     with pytest.raises(TypeError, match="k"):
         model.with_params(k=3)

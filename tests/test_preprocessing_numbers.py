@@ -192,6 +192,22 @@ def test_a_speck_is_dropped():
     assert all(np.array_equal(a, b) for a, b in zip(with_speck, without, strict=True))
 
 
+# A 5 whose flag, and a 7 whose bar's left end, were drawn apart: short strokes sharing too
+# few columns with the rest of their digit to be grouped with it by overlap.
+FIVE_FLAG_APART = [FIVE_FLAGGED[0], [(0.4, 0.0), (1.3, 0.0)]]
+SEVEN_BAR_BROKEN = [[(0.0, 0.0), (0.5, 0.0)], [(0.65, 0.0), (1.0, 0.0), (0.35, 1.0)]]
+
+
+@pytest.mark.parametrize("strokes", [FIVE_FLAG_APART, SEVEN_BAR_BROKEN], ids=["5", "7"])
+def test_a_piece_too_small_for_a_digit_joins_the_digit_beside_it(strokes):
+    digit = draw(strokes, (150, 60, 120, 180))
+    one = draw(ONE, (500, 60, 20, 180))
+    digits = split_digits(on_paper(digit, one))
+    assert len(digits) == 2
+    assert np.array_equal(digits[0], alone(digit))
+    assert np.array_equal(digits[1], alone(one))
+
+
 @pytest.mark.parametrize("blank", [np.full((300, 900), 255, np.uint8), None])
 def test_a_blank_drawing_raises(blank):
     with pytest.raises(EmptyDrawingError):
@@ -279,3 +295,10 @@ def test_the_judge_is_asked_once_for_all_candidates_of_a_drawing(judge):
     calls.clear()
     assert len(split_digits(on_paper(draw(ONE, (200, 60, 20, 180))), counting)) == 1
     assert calls == []
+
+
+def test_with_a_judge_a_flag_drawn_apart_stays_with_its_five(model, judge):
+    five, one = draw(FIVE_FLAG_APART, (150, 60, 120, 180)), draw(ONE, (500, 60, 20, 180))
+    digits = split_digits(on_paper(five, one), judge)
+    assert model.predict(np.stack(digits)).tolist() == [5, 1]
+    assert np.array_equal(digits[0], alone(five))

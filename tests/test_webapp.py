@@ -18,6 +18,7 @@ import preprocessing
 from assets import make_examples
 from knn.examples import ExampleStore
 from knn.fallback import DATASET
+from knn.nondigits import make_references
 from webapp import answers, page, view
 from webapp.settings import AUTH_ENV, CONCURRENCY, QUEUE_SIZE, parse_args
 
@@ -285,3 +286,21 @@ def test_a_drawing_unlike_any_digit_is_said_so(model: knn.DigitModel) -> None:
     details = view.answer(strange)
     assert details["is_digit"] is False and details["strangeness"] == 2.5
     assert {n["source"] for n in details["neighbours"]} == {"training"}
+
+
+def test_a_drawing_like_the_non_digit_references_shows_them(model: knn.DigitModel) -> None:
+    letter = make_references(1, 5).images[0]
+    refused = model.with_params(max_non_digit_share=0.5, digit_threshold=1e9)
+    refused = refused.with_references(letter[None])
+    result = refused.classify(letter)
+    assert not result.is_digit and result.strangeness <= 1
+    text = view.tally(result)
+    assert text.startswith("⚠️ **That doesn't look like a digit.**") and "100%" in text
+    assert "Votes of the 4 nearest training digits" in text  # the reference has no vote
+    shown = view.gallery(result)
+    assert "<b>not a digit</b> · distance 0 · no vote" in shown
+    assert len(img_sources(shown)) == 5  # the reference and the four training digits
+    details = view.answer(result)
+    assert details["non_digit_share"] == pytest.approx(1) and details["is_digit"] is False
+    nearest = details["neighbours"][0]
+    assert nearest["source"] == "non-digit" and nearest["label"] == -1 and nearest["weight"] == 0

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import knn
+from knn.calibrate import KEEP
 from knn.examples import Examples
 from webapp.images import png_data_url
 from webapp.settings import PREVIEW_SCALE, THUMBNAIL_SCALE
@@ -111,12 +112,13 @@ def probabilities(result: knn.Classification) -> dict[str, float]:
 
 def tally(result: knn.Classification) -> str:
     """The neighbours' votes, most probable digit first, as Markdown; each neighbour's own share
-    is under its picture. Says so first when the drawing does not look like a digit."""
+    is under its picture. Says so first when the drawing does not look like a digit, and why."""
+    voters = [n for n in result.neighbours if n.source != "non-digit"]
     counts: dict[int, int] = {}
-    for neighbour in result.neighbours:
+    for neighbour in voters:
         counts[neighbour.label] = counts.get(neighbour.label, 0) + 1
     order = sorted(counts, key=lambda label: -result.probabilities[label])
-    n = len(result.neighbours)
+    n = len(voters)
     votes = ", ".join(
         f"**{label}**: {counts[label]} of {n} ({result.probabilities[label]:.0%})"
         for label in order
@@ -126,10 +128,19 @@ def tally(result: knn.Classification) -> str:
         line += f"; {result.prior_share:.0%} spread over all ten, as the neighbours are far"
     if result.is_digit:
         return line
+    return f"⚠️ **That doesn't look like a digit.** {_why(result)}\n\n{line}"
+
+
+def _why(result: knn.Classification) -> str:
+    """Why a drawing does not look like a digit, in a sentence."""
+    if result.strangeness > 1:
+        return (
+            f"The nearest training digit is {result.strangeness:.1f} times as far as "
+            f"{KEEP:.1%} of real digits are from theirs (see the distances below)."
+        )
     return (
-        f"⚠️ **That doesn't look like a digit.** The nearest training digit is "
-        f"{result.strangeness:.1f} times as far as 99% of real digits are from theirs "
-        f"(see the distances below).\n\n{line}"
+        f"Non-digit drawings the model knows (letters, symbols, shapes) hold "
+        f"{result.non_digit_share:.0%} of the nearest (marked “not a digit” below)."
     )
 
 
@@ -143,21 +154,38 @@ def picture(digit: np.ndarray, scale: int, alt: str) -> str:
 
 
 def gallery(result: knn.Classification) -> str:
-    """The voters as a row of figures: image, label, distance and share of the vote."""
+    """The nearest drawings as a row of figures: image, label (or "not a digit" for a non-digit
+    reference), distance and share of the vote."""
     figures = "".join(
         f'<figure class="neighbour">'
-        f"{picture(n.image, THUMBNAIL_SCALE, f'training digit {n.index}, a {n.label}')}"
-        f"<figcaption><b>{n.label}</b> · distance {n.distance:.0f} · vote {n.weight:.0%}"
-        f"{BADGES.get(n.source, '')}</figcaption></figure>"
+        f"{picture(n.image, THUMBNAIL_SCALE, _alt(n))}<figcaption>{_caption(n)}</figcaption>"
+        "</figure>"
         for n in result.neighbours
     )
     return f'<div class="neighbours">{figures}</div>'
 
 
+def _alt(n: knn.Neighbour) -> str:
+    if n.source == "non-digit":
+        return f"non-digit reference {n.index}"
+    return f"training digit {n.index}, a {n.label}"
+
+
+def _caption(n: knn.Neighbour) -> str:
+    if n.source == "non-digit":
+        return f"<b>not a digit</b> · distance {n.distance:.0f} · no vote"
+    return (
+        f"<b>{n.label}</b> · distance {n.distance:.0f} · vote {n.weight:.0%}"
+        f"{BADGES.get(n.source, '')}"
+    )
+
+
 def answer(result: knn.Classification, images: bool = False) -> dict[str, Any]:
     """The classification as JSON for programs: label, probabilities, whether it looks like a
-    digit and how strange it is, the share spread evenly, and the voters (training index, label,
-    distance, share of the vote, source); with ``images``, the digits as PNG data URLs."""
+    digit, how strange it is and the non-digit references' share of the nearest, the share spread
+    evenly, and the nearest (index in their source, label, distance, share of the vote, source;
+    a "non-digit" reference has label -1 and no vote); with ``images``, the pictures as PNG data
+    URLs."""
     neighbours = []
     for n in result.neighbours:
         entry: dict[str, Any] = {
@@ -175,6 +203,7 @@ def answer(result: knn.Classification, images: bool = False) -> dict[str, Any]:
         "probabilities": [float(p) for p in result.probabilities],
         "is_digit": bool(result.is_digit),
         "strangeness": float(result.strangeness),
+        "non_digit_share": float(result.non_digit_share),
         "prior_share": float(result.prior_share),
         "neighbours": neighbours,
     }
