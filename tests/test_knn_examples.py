@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import knn
+from knn import variants
 from knn.data import read_idx
 from knn.examples import (
     ExampleStore,
@@ -190,6 +191,29 @@ def test_a_near_example_outvotes_training_digits_with_a_smaller_scale(small, mni
     strong_share = [n.weight for n in strong.classify(query).neighbours if n.source == "yours"]
     assert strong_share and sum(strong_share) > sum(share)
     assert strong.classify(query).label == 2
+
+
+def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> None:
+    query = mnist.test_images[0]  # a 7, taught as a 2
+    taught = small.with_examples(query[None], np.array([2]))
+    assert len(taught.extra.features) == 1 + len(variants.DEFORMATIONS)
+    assert set(taught.extra.owner) == {0} and list(taught.extra.sources) == ["yours"]
+    shared = small.with_examples(query[None], np.array([2]), source="shared")
+    assert len(shared.extra.features) == 1  # reviewed examples count as themselves
+    # The same 7 drawn turned by 8 degrees: nearly one of the variants, far from the drawing.
+    drawn = variants.deform(query[None], variants.Deformation(degrees=8.0))
+    drawn = np.rint(drawn[0]).astype(np.uint8)
+    result = taught.classify(drawn)
+    nearest = result.neighbours[0]
+    assert result.label == 2 and nearest.source == "yours" and nearest.index == 0
+    np.testing.assert_array_equal(nearest.image, query)  # the correction itself is shown
+    assert sum(n.source == "yours" for n in result.neighbours) == 1  # one voter per correction
+    monkeypatch.setattr(variants, "DEFORMATIONS", ())
+    alone = small.with_examples(query[None], np.array([2])).classify(drawn).neighbours
+    assert min(n.distance for n in alone if n.source == "yours") > nearest.distance
+    assert small.extra is None and small.classify(drawn).label == 7  # the base is untouched
+    other = small.with_examples(mnist.test_images[1:2], np.array([5])).classify(drawn)
+    assert other.label == 7 and all(n.source == "training" for n in other.neighbours)
 
 
 def test_load_model_serves_shared_examples(mnist, tmp_path: Path) -> None:
