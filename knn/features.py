@@ -66,21 +66,26 @@ def deskew(images: np.ndarray) -> np.ndarray:
 
 def sample_bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:
     """Sample images (n, h, w) at fractional (row, col) positions src_r, src_c (n, H, W), giving
-    float32 (n, H, W); outside the image is paper (0)."""
+    float32 (n, H, W); outside the image is paper (0).
+
+    The images get a border of paper (one row and column before, two after) and the positions
+    are clipped into it, so that the four pixels around each position are read from one flat
+    array without testing which of them lie inside.
+    """
     n, h, w = images.shape
+    padded = np.pad(np.asarray(images, dtype=np.float32), ((0, 0), (1, 2), (1, 2)))
+    flat = padded.reshape(n, -1)
+    src_r, src_c = np.clip(src_r, -1, h), np.clip(src_c, -1, w)
     r0, c0 = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r0, src_c - c0
-    r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
-    which = np.arange(n)[:, None, None]
-    out = np.zeros(src_r.shape, dtype=np.float32)
-    for dr, dc, weight in (
-        (0, 0, (1 - fr) * (1 - fc)),
-        (0, 1, (1 - fr) * fc),
-        (1, 0, fr * (1 - fc)),
-        (1, 1, fr * fc),
-    ):
-        r, c = r0 + dr, c0 + dc
-        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-        values = images[which, r.clip(0, h - 1), c.clip(0, w - 1)]
-        out += np.where(inside, values * weight, np.float32(0))
+    stride = w + 3
+    top_left = ((r0 + 1) * stride + (c0 + 1)).astype(np.intp).reshape(n, -1)
+
+    def pixels(offset: int) -> np.ndarray:
+        return np.take_along_axis(flat, top_left + offset, axis=1).reshape(src_r.shape)
+
+    out = pixels(0) * ((1 - fr) * (1 - fc))
+    out += pixels(1) * ((1 - fr) * fc)
+    out += pixels(stride) * (fr * (1 - fc))
+    out += pixels(stride + 1) * (fr * fc)
     return out
