@@ -74,12 +74,13 @@ def sample_bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) ->
     """
     n, h, w = images.shape
     padded = np.pad(np.asarray(images, dtype=np.float32), ((0, 0), (1, 2), (1, 2)))
-    flat = padded.reshape(n, -1)
+    flat = padded.reshape(n, (h + 3) * (w + 3))
     src_r, src_c = np.clip(src_r, -1, h), np.clip(src_c, -1, w)
     r0, c0 = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r0, src_c - c0
     stride = w + 3
-    top_left = ((r0 + 1) * stride + (c0 + 1)).astype(np.intp).reshape(n, -1)
+    positions = int(np.prod(src_r.shape[1:]))  # explicit, so that an empty batch reshapes too
+    top_left = ((r0 + 1) * stride + (c0 + 1)).astype(np.intp).reshape(n, positions)
 
     def pixels(offset: int) -> np.ndarray:
         return np.take_along_axis(flat, top_left + offset, axis=1).reshape(src_r.shape)

@@ -174,15 +174,18 @@ class DigitModel:
         """A model whose neighbours also include these examples; this one is left untouched.
 
         images : uint8 (m, 28, 28), 0 paper, 255 ink; labels : int (m,) in 0..9; source :
-        "yours" (a visitor's corrections, ranked and weighed as if ``example_distance_scale``
-        of their distance away) or "shared" (reviewed examples, counted as training digits).
-        The training arrays are shared, not copied; a model's examples are added after any it
-        already has. Building one takes a few milliseconds for 100 examples.
+        "yours" (a visitor's corrections, each searched as itself and a few deformations of it,
+        :mod:`knn.variants`, and ranked and weighed as if ``example_distance_scale`` of its
+        nearest variant's distance away) or "shared" (reviewed examples, counted as training
+        digits). The training arrays are shared, not copied; a model's examples are added after
+        any it already has. Building one takes tens of milliseconds for 100 examples.
         """
         if source not in SOURCES[1:]:
             raise ValueError(f"source must be one of {SOURCES[1:]}, got {source!r}")
         images = _check_images(images)
         added = ExtraExamples.build(images, labels, source, self.index.projection)
+        if not len(added):
+            return self  # nothing to add: no empty arrays to search
         extra = added if self.extra is None else self.extra.joined(added)
         return DigitModel(self.index, self.dataset, self.params, extra)
 

@@ -212,6 +212,7 @@ def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> 
     alone = small.with_examples(query[None], np.array([2])).classify(drawn).neighbours
     assert min(n.distance for n in alone if n.source == "yours") > nearest.distance
     assert small.extra is None and small.classify(drawn).label == 7  # the base is untouched
+    assert small.with_examples(np.zeros((0, 28, 28), np.uint8), np.zeros(0, int)) is small
     other = small.with_examples(mnist.test_images[1:2], np.array([5])).classify(drawn)
     assert other.label == 7 and all(n.source == "training" for n in other.neighbours)
 

@@ -53,3 +53,7 @@ def test_each_image_comes_first_then_its_deformations() -> None:
     np.testing.assert_array_equal(made[:, 0], images)
     assert all(not np.array_equal(made[0, 0], v) for v in made[0, 1:])  # each one differs
     assert made.min() >= 0 and made.max() <= 255.001  # interpolated: within the ink's range
+
+
+def test_no_images_make_no_variants() -> None:
+    assert variants(np.zeros((0, 28, 28), np.uint8)).shape == (0, 1 + len(DEFORMATIONS), 28, 28)
