@@ -20,7 +20,7 @@ import numpy as np
 from knn.features import extract_features
 from knn.projection import PrincipalComponents
 from knn.rerank import rerank_idm
-from knn.variants import variants
+from knn.variants import variant_features
 
 IMAGE_SHAPE = (28, 28)
 
@@ -59,8 +59,9 @@ class ExtraExamples:
             labels.size and not (labels.min() >= 0 and labels.max() <= 9)
         ):
             raise ValueError("labels must be integers 0..9")
-        made = variants(images) if source == "yours" else images[:, None].astype(np.float32)
-        features = extract_features(made.reshape(-1, *IMAGE_SHAPE))
+        # (m, variants per example, 784): a visitor's as themselves and deformed, others as such.
+        made = variant_features(images) if source == "yours" else extract_features(images)[:, None]
+        features = made.reshape(-1, made.shape[2])
         return cls(
             images,
             labels.astype(np.int64),

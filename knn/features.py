@@ -47,21 +47,33 @@ def deskew(images: np.ndarray) -> np.ndarray:
     n, h, w = images.shape
     rows = np.arange(h, dtype=np.float32)[None, :, None]
     cols = np.arange(w, dtype=np.float32)[None, None, :]
-    mass = images.sum(axis=(1, 2), dtype=np.float64)
-    blank = mass == 0
-    mass[blank] = 1.0
-    mr = (images * rows).sum(axis=(1, 2), dtype=np.float64) / mass
-    mc = (images * cols).sum(axis=(1, 2), dtype=np.float64) / mass
-    mr[blank], mc[blank] = (h - 1) / 2, (w - 1) / 2
-    dr = rows - mr[:, None, None]
-    var_r = (images * dr**2).sum(axis=(1, 2), dtype=np.float64) / mass
-    cov = (images * dr * (cols - mc[:, None, None])).sum(axis=(1, 2), dtype=np.float64) / mass
+    mr, mc, var_r, cov, _ = ink_moments(images)
     alpha = np.divide(cov, var_r, out=np.zeros(n), where=var_r > 0)
 
     cr, cc = (h - 1) / 2, (w - 1) / 2
     src_r = np.broadcast_to(rows - cr + mr[:, None, None], (n, h, w)).astype(np.float32)
     src_c = (cols - cc + mc[:, None, None] + alpha[:, None, None] * (rows - cr)).astype(np.float32)
     return sample_bilinear(images, src_r, src_c)
+
+
+def ink_moments(images: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each image's centre of mass and second moments of its ink, float64 (n,) each:
+    (mean row, mean column, var(row), cov(row, column), var(column)); a blank image is centred
+    with no spread. images : float32 (n, h, w), non-negative."""
+    _, h, w = images.shape
+    rows = np.arange(h, dtype=np.float32)[None, :, None]
+    cols = np.arange(w, dtype=np.float32)[None, None, :]
+    mass = images.sum(axis=(1, 2), dtype=np.float64)
+    blank = mass == 0
+    mass[blank] = 1.0
+    mr = (images * rows).sum(axis=(1, 2), dtype=np.float64) / mass
+    mc = (images * cols).sum(axis=(1, 2), dtype=np.float64) / mass
+    mr[blank], mc[blank] = (h - 1) / 2, (w - 1) / 2
+    dr, dc = rows - mr[:, None, None], cols - mc[:, None, None]
+    var_r = (images * dr**2).sum(axis=(1, 2), dtype=np.float64) / mass
+    cov = (images * dr * dc).sum(axis=(1, 2), dtype=np.float64) / mass
+    var_c = (images * dc**2).sum(axis=(1, 2), dtype=np.float64) / mass
+    return mr, mc, var_r, cov, var_c
 
 
 def sample_bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:

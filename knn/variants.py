@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knn.features import sample_bilinear
+from knn.features import extract_features, ink_moments, sample_bilinear
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,13 @@ class Deformation:
     degrees: float = 0.0
     width: float = 1.0
     height: float = 1.0
+
+    def matrix(self) -> np.ndarray:
+        """float64 (2, 2): from an offset (row, column) from the centre of mass in the variant
+        to the offset in the drawing it samples."""
+        angle = np.deg2rad(self.degrees)
+        turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        return turn @ np.diag([1 / self.height, 1 / self.width])
 
 
 #: Chosen with ``python -m benchmarks.writers --seeds 1 2 3 4`` (other digits and strokes than the
@@ -40,30 +47,42 @@ DEFORMATIONS: tuple[Deformation, ...] = (
 )
 
 
-def variants(images: np.ndarray) -> np.ndarray:
-    """Each image followed by its :data:`DEFORMATIONS`: float32 (m, 1 + len(DEFORMATIONS), h, w).
+def variant_features(images: np.ndarray) -> np.ndarray:
+    """The features (:func:`knn.features.extract_features`) of each image followed by those of
+    its :data:`DEFORMATIONS`: float32 (m, 1 + len(DEFORMATIONS), h * w).
 
-    images : (m, h, w), 0 paper, 255 ink; the variants are interpolated (bilinear), not rounded.
+    images : (m, h, w), 0 paper, 255 ink. A variant's features are its deskewed image, made in
+    one resampling of the drawing: the deformation moves the ink's moments in a known way, so
+    its skew is found without drawing the variant first (:func:`deskewed`).
     """
     images = np.asarray(images, dtype=np.float32)
-    return np.stack([images] + [deform(images, d) for d in DEFORMATIONS], axis=1)
+    made = [extract_features(images)] + [deskewed(images, d) for d in DEFORMATIONS]
+    return np.stack(made, axis=1)
 
 
-def deform(images: np.ndarray, deformation: Deformation) -> np.ndarray:
-    """The images (m, h, w) under one deformation, float32 (m, h, w); outside is paper."""
+def deskewed(images: np.ndarray, deformation: Deformation) -> np.ndarray:
+    """The deskewed images (as :func:`knn.features.deskew`) of the images under one
+    deformation, flattened: float32 (m, h * w).
+
+    The deformed image d(p) = x(mu + M (p - mu)), mu the centre of mass, has the same centre
+    and the covariance M^-1 S M^-T (S the drawing's); deskewing it samples d at mu + o(p), with
+    o(p) = (r - cr, c - cc + alpha (r - cr)) and alpha from that covariance; so x is sampled at
+    mu + M o(p).
+    """
     images = np.asarray(images, dtype=np.float32)
     m, h, w = images.shape
-    rows = np.arange(h, dtype=np.float32)[None, :, None]
-    cols = np.arange(w, dtype=np.float32)[None, None, :]
-    mass = images.sum(axis=(1, 2))
-    mass[mass == 0] = 1.0
-    mr = ((images * rows).sum(axis=(1, 2)) / mass)[:, None, None]
-    mc = ((images * cols).sum(axis=(1, 2)) / mass)[:, None, None]
-    # Output pixel p samples the input at  centre + R(-angle) S^-1 (p - centre).
-    angle = np.deg2rad(deformation.degrees)
-    cos, sin = np.float32(np.cos(angle)), np.float32(np.sin(angle))
-    dr = (rows - mr) / np.float32(deformation.height)
-    dc = (cols - mc) / np.float32(deformation.width)
-    src_r = np.broadcast_to(mr + cos * dr - sin * dc, (m, h, w)).astype(np.float32)
-    src_c = np.broadcast_to(mc + sin * dr + cos * dc, (m, h, w)).astype(np.float32)
-    return sample_bilinear(images, src_r, src_c)
+    mr, mc, var_r, cov, var_c = ink_moments(images)
+    matrix = deformation.matrix()
+    inverse = np.linalg.inv(matrix)
+    moments = np.array([[var_r, cov], [cov, var_c]]).transpose(2, 0, 1)  # (m, 2, 2)
+    moved = inverse @ moments @ inverse.T
+    alpha = np.divide(moved[:, 0, 1], moved[:, 0, 0], out=np.zeros(m), where=moved[:, 0, 0] > 0)
+    rows = np.arange(h)[None, :, None] - (h - 1) / 2
+    cols = np.arange(w)[None, None, :] - (w - 1) / 2
+    offset_r = np.broadcast_to(rows, (m, h, w))
+    offset_c = cols + alpha[:, None, None] * rows
+    (a, b), (c, d) = matrix
+    src_r = mr[:, None, None] + a * offset_r + b * offset_c
+    src_c = mc[:, None, None] + c * offset_r + d * offset_c
+    sampled = sample_bilinear(images, src_r.astype(np.float32), src_c.astype(np.float32))
+    return sampled.reshape(m, h * w)

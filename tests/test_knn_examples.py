@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import knn
 from knn import variants
@@ -200,17 +201,17 @@ def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> 
     assert set(taught.extra.owner) == {0} and list(taught.extra.sources) == ["yours"]
     shared = small.with_examples(query[None], np.array([2]), source="shared")
     assert len(shared.extra.features) == 1  # reviewed examples count as themselves
-    # The same 7 drawn turned by 8 degrees: nearly one of the variants, far from the drawing.
-    drawn = variants.deform(query[None], variants.Deformation(degrees=8.0))
-    drawn = np.rint(drawn[0]).astype(np.uint8)
+    # The same 7 drawn turned by 8 degrees: near one of the variants, farther from the drawing.
+    drawn = np.asarray(Image.fromarray(query).rotate(-8, resample=Image.Resampling.BILINEAR))
     result = taught.classify(drawn)
     nearest = result.neighbours[0]
     assert result.label == 2 and nearest.source == "yours" and nearest.index == 0
     np.testing.assert_array_equal(nearest.image, query)  # the correction itself is shown
     assert sum(n.source == "yours" for n in result.neighbours) == 1  # one voter per correction
     monkeypatch.setattr(variants, "DEFORMATIONS", ())
-    alone = small.with_examples(query[None], np.array([2])).classify(drawn).neighbours
-    assert min(n.distance for n in alone if n.source == "yours") > nearest.distance
+    alone = small.with_examples(query[None], np.array([2])).classify(drawn)
+    assert alone.label == 7  # without its variants the correction is outvoted
+    assert min(n.distance for n in alone.neighbours if n.source == "yours") > nearest.distance
     assert small.extra is None and small.classify(drawn).label == 7  # the base is untouched
     assert small.with_examples(np.zeros((0, 28, 28), np.uint8), np.zeros(0, int)) is small
     other = small.with_examples(mnist.test_images[1:2], np.array([5])).classify(drawn)
