@@ -257,8 +257,8 @@ def build_demo(
         upload.change(on_drawing, [upload, k, weights, mine], outputs, **page)
         gr.on([k.change, weights.change], on_options, [digit, k, weights, mine], outputs, **page)
         taught_outputs = [*outputs, mine, yours, to_remove]
+        teach_inputs = [digit, prediction, k, weights, mine]  # the answer shown is recorded
         for label, button in enumerate(teach_buttons):
-            teach_inputs = [digit, prediction, k, weights, mine]
             button.click(on_teach(label), teach_inputs, taught_outputs, **page)
         remove_button.click(on_remove, [to_remove, digit, k, weights, mine], taught_outputs, **page)
         number_outputs = [number, number_digits, picked, read_digits]
