@@ -10,13 +10,14 @@ and put through ``to_mnist`` as ``benchmarks.drawn_digits`` does:
 
 Each writer writes their digits in turn. "without corrections" is the base model; "with" means
 every wrong answer is corrected at once and the correction joins that writer's examples
-(``DigitModel.with_examples``), for each ``example_distance_scale`` tried. Online accuracy is
+(``DigitModel.with_examples``), for each ``example_distance_scale`` tried (each with each
+``example_vote_scale`` tried, or with its vote at the same scale). Online accuracy is
 reported per writer and overall, and for the digits that carry no mark of their writer (a writer
 with a flag on 1 and a crossed 7 writes plain 2s: a correction must not spoil them; the slanted
 writer's are still slanted). Each seed draws other digits and strokes: the knobs were chosen on
 seeds 1 to 4 and are reported on seed 0 and seeds 5 to 8. The test set is never used.
 
-    python -m benchmarks.writers [--n 100] [--seeds 0] [--scales 1 0.8 0.6 0.4]
+    python -m benchmarks.writers [--n 100] [--seeds 0] [--scales 1 0.8 0.6 0.4] [--vote-scales]
 """
 
 from __future__ import annotations
@@ -127,17 +128,23 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="digits each writer writes per seed")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.8, 0.6, 0.4])
+    parser.add_argument(
+        "--vote-scales", type=float, nargs="*", default=[], help="default: each scale's own"
+    )
     args = parser.parse_args()
+    configs = [(scale, vote) for scale in args.scales for vote in (args.vote_scales or [scale])]
     mnist = knn.load_mnist(args.data_dir, download=False)
     fit = slice(None, -N_VALIDATION)
     model = knn.DigitModel.from_images(mnist.train_images[fit], mnist.train_labels[fit], "val")
     pool_images = mnist.train_images[-N_VALIDATION:]
     pool_labels = mnist.train_labels[-N_VALIDATION:]
     rngs = [np.random.default_rng(seed) for seed in args.seeds]
-    header = "".join(f"  scale {s:<4g}" for s in args.scales)
+    names = [f"{scale:g}/{vote:g}" for scale, vote in configs]
+    header = "".join(f"  {name:>10s}" for name in names)
     seeds = " ".join(map(str, args.seeds))
     print(
-        f"{'writer':30s} without{header}   ({args.n} digits each, seeds {seeds}, online accuracy)"
+        f"{'writer':30s} without{header}   ({args.n} digits each, seeds {seeds}, online accuracy;"
+        " columns: distance scale/vote scale)"
     )
     answers, unmarked = [], []
     for name, habits in WRITERS.items():
@@ -147,8 +154,8 @@ def main() -> None:
             labels = pool_labels[pick]
             digits = write(habits, pool_images[pick], labels, rng)
             scores = [online_answers(model, digits, labels, correct=False)]
-            for scale in args.scales:
-                taught = model.with_params(example_distance_scale=scale)
+            for scale, vote in configs:
+                taught = model.with_params(example_distance_scale=scale, example_vote_scale=vote)
                 scores.append(online_answers(taught, digits, labels, correct=True))
             rows.append(scores)
             marked = [MARKED[habit] for habit in habits if habit in MARKED]
@@ -164,14 +171,13 @@ def main() -> None:
     print(
         "errors relative to without: "
         + ", ".join(
-            f"scale {s:g}: {e / errors[0]:.2f}"
-            for s, e in zip(args.scales, errors[1:], strict=True)
+            f"{name}: {e / errors[0]:.3f}" for name, e in zip(names, errors[1:], strict=True)
         )
     )
 
 
 def _row(accuracies: np.ndarray) -> str:
-    """Without, then each scale, as percentages in the header's columns."""
+    """Without, then each configuration, as percentages in the header's columns."""
     return f"{accuracies[0]:7.1%}" + "".join(f"  {a:10.1%}" for a in accuracies[1:])
 
 

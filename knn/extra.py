@@ -86,9 +86,10 @@ class ExtraExamples:
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return self.images, self.labels, self.sources, self.features, self.projected
 
-    def scale(self, example_distance_scale: float) -> np.ndarray:
-        """float64 (m,): the factor each example's distance is ranked and weighed by."""
-        return np.where(self.sources == "yours", example_distance_scale, 1.0)
+    def scale(self, yours: float) -> np.ndarray:
+        """float64 (m,): the factor each example's distance is ranked or weighed by, ``yours``
+        for a visitor's own examples and 1 for shared ones."""
+        return np.where(self.sources == "yours", yours, 1.0)
 
     def kneighbors(
         self,

@@ -258,7 +258,7 @@ class DigitModel:
     def _shares(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """Each voter's share of the vote, a visitor's own examples at their scaled distance."""
         if self.extra is not None:
-            scale = self.extra.scale(self.params.example_distance_scale)
+            scale = self.extra.scale(self.params.example_vote_scale)
             extra = indices >= len(self.labels)
             distances = np.where(
                 extra, distances * scale[np.where(extra, indices - len(self.labels), 0)], distances

@@ -40,6 +40,10 @@ class ModelParams:
     example_distance_scale: a visitor's own examples (``DigitModel.with_examples``) are ranked
         and weighed as if this fraction of their distance away, so one example can outvote the
         60,000; chosen by ``python -m benchmarks.writers`` (see the README).
+    example_vote_scale: and their votes are weighed as if this fraction of their distance away
+        (the ranking keeps ``example_distance_scale``): a correction that is among the nearest
+        can outvote the training digits beside it without pulling in farther ones; chosen by
+        ``python -m benchmarks.writers``.
     """
 
     n_neighbors: int = 4
@@ -52,6 +56,7 @@ class ModelParams:
     # benchmarks.writers --seeds 1 2 3 4, with the variants: errors x0.50 (1.0: x0.62, 0.9: x0.54,
     # 0.7: x0.54, smaller ones spoiling the digits without the writer's mark)
     example_distance_scale: float = 0.8
+    example_vote_scale: float = 0.8
 
     def __post_init__(self) -> None:
         if not _is_int(self.n_neighbors) or not 1 <= self.n_neighbors <= MAX_NEIGHBOURS:
@@ -66,7 +71,12 @@ class ModelParams:
             raise ValueError(f"shortlist must be a positive integer, got {self.shortlist!r}")
         if not _is_int(self.window) or self.window < 1 or self.window % 2 == 0:
             raise ValueError(f"window must be a positive odd integer, got {self.window!r}")
-        for name in ("prior_distance", "digit_threshold", "example_distance_scale"):
+        for name in (
+            "prior_distance",
+            "digit_threshold",
+            "example_distance_scale",
+            "example_vote_scale",
+        ):
             value = getattr(self, name)
             if not isinstance(value, Real) or isinstance(value, bool) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
