@@ -6,9 +6,9 @@ small arrays, are searched on their own the way the model searches (Euclidean, o
 principal components re-ranked by IDM), and their nearest are merged with the training set's.
 A visitor's own examples ("yours") are each searched as the drawing and a few deformations of it
 (:mod:`knn.variants`), as near as the nearest of them, so that their next drawing of the same
-habit, which differs a little, finds it; each is one voter, ranked and weighed as if
-``example_distance_scale`` of that distance away. Reviewed examples served to everyone
-("shared") count as training digits, as themselves.
+habit, which differs a little, finds it; each is one voter, ranked as if
+``example_distance_scale`` of that distance away and weighed as if ``example_vote_scale``.
+Reviewed examples served to everyone ("shared") count as training digits, as themselves.
 """
 
 from __future__ import annotations

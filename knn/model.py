@@ -175,10 +175,11 @@ class DigitModel:
 
         images : uint8 (m, 28, 28), 0 paper, 255 ink; labels : int (m,) in 0..9; source :
         "yours" (a visitor's corrections, each searched as itself and a few deformations of it,
-        :mod:`knn.variants`, and ranked and weighed as if ``example_distance_scale`` of its
-        nearest variant's distance away) or "shared" (reviewed examples, counted as training
-        digits). The training arrays are shared, not copied; a model's examples are added after
-        any it already has. Building one takes tens of milliseconds for 100 examples.
+        :mod:`knn.variants`, and ranked as if ``example_distance_scale`` of its nearest
+        variant's distance away and weighed as if ``example_vote_scale``) or "shared" (reviewed
+        examples, counted as training digits). The training arrays are shared, not copied; a
+        model's examples are added after any it already has. Building one takes tens of
+        milliseconds for 100 examples.
         """
         if source not in SOURCES[1:]:
             raise ValueError(f"source must be one of {SOURCES[1:]}, got {source!r}")

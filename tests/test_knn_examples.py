@@ -216,7 +216,10 @@ def test_a_smaller_vote_scale_lets_a_near_example_outvote_training_digits(small,
 
 def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> None:
     query = mnist.test_images[0]  # a 7, taught as a 2
-    taught = small.with_examples(query[None], np.array([2]))
+    plain = small.with_params(
+        example_vote_scale=1.0
+    )  # its vote as its distance: the search decides
+    taught = plain.with_examples(query[None], np.array([2]))
     assert len(taught.extra.features) == 1 + len(variants.DEFORMATIONS)
     assert set(taught.extra.owner) == {0} and list(taught.extra.sources) == ["yours"]
     shared = small.with_examples(query[None], np.array([2]), source="shared")
@@ -229,7 +232,7 @@ def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> 
     np.testing.assert_array_equal(nearest.image, query)  # the correction itself is shown
     assert sum(n.source == "yours" for n in result.neighbours) == 1  # one voter per correction
     monkeypatch.setattr(variants, "DEFORMATIONS", ())
-    alone = small.with_examples(query[None], np.array([2])).classify(drawn)
+    alone = plain.with_examples(query[None], np.array([2])).classify(drawn)
     assert alone.label == 7  # without its variants the correction is outvoted
     assert min(n.distance for n in alone.neighbours if n.source == "yours") > nearest.distance
     assert small.extra is None and small.classify(drawn).label == 7  # the base is untouched
