@@ -212,6 +212,9 @@ def test_a_smaller_vote_scale_lets_a_near_example_outvote_training_digits(small,
     again = small.classify(query)  # the base is untouched
     assert small.extra is None and again.label == base.label == 7
     np.testing.assert_array_equal(again.probabilities, base.probabilities)
+    for bad in (0, -0.3, True, "0.3"):
+        with pytest.raises(ValueError, match="example_vote_scale"):
+            small.with_params(example_vote_scale=bad)
 
 
 def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> None:
