@@ -4,8 +4,11 @@ a neighbour.
 The training arrays (60,000 digits) are shared, never copied: the extra examples keep their own
 small arrays, are searched on their own the way the model searches (Euclidean, or a shortlist by
 principal components re-ranked by IDM), and their nearest are merged with the training set's.
-A visitor's own examples ("yours") are ranked and weighed as if ``example_distance_scale`` of
-their distance away; reviewed examples served to everyone ("shared") count as training digits.
+A visitor's own examples ("yours") are each searched as the drawing and a few deformations of it
+(:mod:`knn.variants`), as near as the nearest of them, so that their next drawing of the same
+habit, which differs a little, finds it; each is one voter, ranked as if
+``example_distance_scale`` of that distance away and weighed as if ``example_vote_scale``.
+Reviewed examples served to everyone ("shared") count as training digits, as themselves.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from knn.features import extract_features
 from knn.projection import PrincipalComponents
 from knn.rerank import rerank_idm
+from knn.variants import variant_features
 
 IMAGE_SHAPE = (28, 28)
 
@@ -24,14 +28,19 @@ IMAGE_SHAPE = (28, 28)
 @dataclass(frozen=True)
 class ExtraExamples:
     """Digits added to a model: images uint8 (m, 28, 28), 0 paper, 255 ink; labels int64 (m,)
-    in 0..9; sources (m,) of "shared" or "yours"; features float32 (m, 784), the deskewed
-    images; projected float32 (m, c), their principal components."""
+    in 0..9; sources (m,) of "shared" or "yours".
+
+    Each example is searched as one or more variants (a visitor's own as the drawing and its
+    deformations, :mod:`knn.variants`; a shared one as itself), and is as near as its nearest
+    variant: features float32 (v, 784), the deskewed variants; projected float32 (v, c), their
+    principal components; owner int64 (v,), the example each belongs to, non-decreasing."""
 
     images: np.ndarray
     labels: np.ndarray
     sources: np.ndarray
     features: np.ndarray
     projected: np.ndarray
+    owner: np.ndarray
 
     @classmethod
     def build(
@@ -50,13 +59,16 @@ class ExtraExamples:
             labels.size and not (labels.min() >= 0 and labels.max() <= 9)
         ):
             raise ValueError("labels must be integers 0..9")
-        features = extract_features(images)
+        # (m, variants per example, 784): a visitor's as themselves and deformed, others as such.
+        made = variant_features(images) if source == "yours" else extract_features(images)[:, None]
+        features = made.reshape(-1, made.shape[2])
         return cls(
             images,
             labels.astype(np.int64),
             np.full(len(images), source, dtype=object),
             features,
             projection.transform(features),
+            np.repeat(np.arange(len(images)), made.shape[1]),
         )
 
     def __len__(self) -> int:
@@ -67,15 +79,17 @@ class ExtraExamples:
         if other is None:
             return self
         return ExtraExamples(
-            *(np.concatenate([a, b]) for a, b in zip(self._arrays(), other._arrays(), strict=True))
+            *(np.concatenate([a, b]) for a, b in zip(self._arrays(), other._arrays(), strict=True)),
+            np.concatenate([self.owner, other.owner + len(self)]),
         )
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return self.images, self.labels, self.sources, self.features, self.projected
 
-    def scale(self, example_distance_scale: float) -> np.ndarray:
-        """float64 (m,): the factor each example's distance is ranked and weighed by."""
-        return np.where(self.sources == "yours", example_distance_scale, 1.0)
+    def scale(self, yours: float) -> np.ndarray:
+        """float64 (m,): the factor each example's distance is ranked or weighed by, ``yours``
+        for a visitor's own examples and 1 for shared ones."""
+        return np.where(self.sources == "yours", yours, 1.0)
 
     def kneighbors(
         self,
@@ -93,16 +107,26 @@ class ExtraExamples:
         """
         k = min(k, len(self))
         if rerank is None:
-            return _nearest(_euclidean(queries, self.features), k)
-        candidates = _nearest(_euclidean(projected, self.projected), min(shortlist, len(self)))[1]
-        candidates = np.sort(candidates, axis=1)  # ties then go to the earlier example
-        return rerank_idm(
-            queries.reshape(-1, *IMAGE_SHAPE),
-            self.features.reshape(-1, *IMAGE_SHAPE),
-            candidates,
-            k,
-            window,
-        )
+            distances = _euclidean(queries, self.features)
+        else:
+            n_variants = len(self.owner)
+            candidates = _nearest(_euclidean(projected, self.projected), min(shortlist, n_variants))
+            candidates = np.sort(candidates[1], axis=1)  # ties then go to the earlier example
+            found = rerank_idm(
+                queries.reshape(-1, *IMAGE_SHAPE),
+                self.features.reshape(-1, *IMAGE_SHAPE),
+                candidates,
+                candidates.shape[1],
+                window,
+            )
+            distances = np.full((len(queries), n_variants), np.inf)
+            np.put_along_axis(distances, found[1], found[0], axis=1)
+        return _nearest(self._per_example(distances), k)
+
+    def _per_example(self, distances: np.ndarray) -> np.ndarray:
+        """(n, v) distances to variants -> (n, m) to examples: each its nearest variant's."""
+        starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+        return np.minimum.reduceat(distances, starts, axis=1)
 
 
 def merge(

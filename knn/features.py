@@ -47,15 +47,7 @@ def deskew(images: np.ndarray) -> np.ndarray:
     n, h, w = images.shape
     rows = np.arange(h, dtype=np.float32)[None, :, None]
     cols = np.arange(w, dtype=np.float32)[None, None, :]
-    mass = images.sum(axis=(1, 2), dtype=np.float64)
-    blank = mass == 0
-    mass[blank] = 1.0
-    mr = (images * rows).sum(axis=(1, 2), dtype=np.float64) / mass
-    mc = (images * cols).sum(axis=(1, 2), dtype=np.float64) / mass
-    mr[blank], mc[blank] = (h - 1) / 2, (w - 1) / 2
-    dr = rows - mr[:, None, None]
-    var_r = (images * dr**2).sum(axis=(1, 2), dtype=np.float64) / mass
-    cov = (images * dr * (cols - mc[:, None, None])).sum(axis=(1, 2), dtype=np.float64) / mass
+    mr, mc, var_r, cov, _ = ink_moments(images)
     alpha = np.divide(cov, var_r, out=np.zeros(n), where=var_r > 0)
 
     cr, cc = (h - 1) / 2, (w - 1) / 2
@@ -64,23 +56,49 @@ def deskew(images: np.ndarray) -> np.ndarray:
     return sample_bilinear(images, src_r, src_c)
 
 
+def ink_moments(images: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each image's centre of mass and second moments of its ink, float64 (n,) each:
+    (mean row, mean column, var(row), cov(row, column), var(column)); a blank image is centred
+    with no spread. images : float32 (n, h, w), non-negative."""
+    _, h, w = images.shape
+    rows = np.arange(h, dtype=np.float32)[None, :, None]
+    cols = np.arange(w, dtype=np.float32)[None, None, :]
+    mass = images.sum(axis=(1, 2), dtype=np.float64)
+    blank = mass == 0
+    mass[blank] = 1.0
+    mr = (images * rows).sum(axis=(1, 2), dtype=np.float64) / mass
+    mc = (images * cols).sum(axis=(1, 2), dtype=np.float64) / mass
+    mr[blank], mc[blank] = (h - 1) / 2, (w - 1) / 2
+    dr, dc = rows - mr[:, None, None], cols - mc[:, None, None]
+    var_r = (images * dr**2).sum(axis=(1, 2), dtype=np.float64) / mass
+    cov = (images * dr * dc).sum(axis=(1, 2), dtype=np.float64) / mass
+    var_c = (images * dc**2).sum(axis=(1, 2), dtype=np.float64) / mass
+    return mr, mc, var_r, cov, var_c
+
+
 def sample_bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:
     """Sample images (n, h, w) at fractional (row, col) positions src_r, src_c (n, H, W), giving
-    float32 (n, H, W); outside the image is paper (0)."""
+    float32 (n, H, W); outside the image is paper (0).
+
+    The images get a border of paper (one row and column before, two after) and the positions
+    are clipped into it, so that the four pixels around each position are read from one flat
+    array without testing which of them lie inside.
+    """
     n, h, w = images.shape
+    padded = np.pad(np.asarray(images, dtype=np.float32), ((0, 0), (1, 2), (1, 2)))
+    flat = padded.reshape(n, (h + 3) * (w + 3))
+    src_r, src_c = np.clip(src_r, -1, h), np.clip(src_c, -1, w)
     r0, c0 = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r0, src_c - c0
-    r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
-    which = np.arange(n)[:, None, None]
-    out = np.zeros(src_r.shape, dtype=np.float32)
-    for dr, dc, weight in (
-        (0, 0, (1 - fr) * (1 - fc)),
-        (0, 1, (1 - fr) * fc),
-        (1, 0, fr * (1 - fc)),
-        (1, 1, fr * fc),
-    ):
-        r, c = r0 + dr, c0 + dc
-        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-        values = images[which, r.clip(0, h - 1), c.clip(0, w - 1)]
-        out += np.where(inside, values * weight, np.float32(0))
+    stride = w + 3
+    positions = int(np.prod(src_r.shape[1:]))  # explicit, so that an empty batch reshapes too
+    top_left = ((r0 + 1) * stride + (c0 + 1)).astype(np.intp).reshape(n, positions)
+
+    def pixels(offset: int) -> np.ndarray:
+        return np.take_along_axis(flat, top_left + offset, axis=1).reshape(src_r.shape)
+
+    out = pixels(0) * ((1 - fr) * (1 - fc))
+    out += pixels(1) * ((1 - fr) * fc)
+    out += pixels(stride) * (fr * (1 - fc))
+    out += pixels(stride + 1) * (fr * fc)
     return out

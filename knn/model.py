@@ -267,15 +267,19 @@ class DigitModel:
         """A model whose neighbours also include these examples; this one is left untouched.
 
         images : uint8 (m, 28, 28), 0 paper, 255 ink; labels : int (m,) in 0..9; source :
-        "yours" (a visitor's corrections, ranked and weighed as if ``example_distance_scale``
-        of their distance away) or "shared" (reviewed examples, counted as training digits).
-        The training arrays are shared, not copied; a model's examples are added after any it
-        already has. Building one takes a few milliseconds for 100 examples.
+        "yours" (a visitor's corrections, each searched as itself and a few deformations of it,
+        :mod:`knn.variants`, and ranked as if ``example_distance_scale`` of its nearest
+        variant's distance away and weighed as if ``example_vote_scale``) or "shared" (reviewed
+        examples, counted as training digits). The training arrays are shared, not copied; a
+        model's examples are added after any it already has. Building one takes tens of
+        milliseconds for 100 examples.
         """
         if source not in SOURCES[1:]:
             raise ValueError(f"source must be one of {SOURCES[1:]}, got {source!r}")
         images = _check_images(images)
         added = ExtraExamples.build(images, labels, source, self.index.projection)
+        if not len(added):
+            return self  # nothing to add: no empty arrays to search
         extra = added if self.extra is None else self.extra.joined(added)
         return DigitModel(self.index, self.dataset, self.params, extra, self.references)
 
@@ -392,7 +396,7 @@ class DigitModel:
     def _shares(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """Each voter's share of the vote, a visitor's own examples at their scaled distance."""
         if self.extra is not None:
-            scale = self.extra.scale(self.params.example_distance_scale)
+            scale = self.extra.scale(self.params.example_vote_scale)
             extra = indices >= len(self.labels)
             distances = np.where(
                 extra, distances * scale[np.where(extra, indices - len(self.labels), 0)], distances

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import knn
+from knn import variants
 from knn.data import read_idx
 from knn.examples import (
     ExampleStore,
@@ -181,15 +183,65 @@ def test_an_example_changes_the_answer_only_in_its_variant(small, mnist, rerank)
     assert taught.index is base.index and taught.images is base.images  # shared, not copied
 
 
-def test_a_near_example_outvotes_training_digits_with_a_smaller_scale(small, mnist) -> None:
-    query = mnist.test_images[0]
-    near = np.roll(query, 1, axis=1)  # the same 7 one pixel to the right: near, not equal
-    plain = small.with_params(example_distance_scale=1.0).with_examples(near[None], np.array([2]))
-    strong = small.with_params(example_distance_scale=0.3).with_examples(near[None], np.array([2]))
-    share = [n.weight for n in plain.classify(query).neighbours if n.source == "yours"]
-    strong_share = [n.weight for n in strong.classify(query).neighbours if n.source == "yours"]
-    assert strong_share and sum(strong_share) > sum(share)
-    assert strong.classify(query).label == 2
+def test_a_smaller_distance_scale_brings_a_farther_example_among_the_voters(small, mnist) -> None:
+    query, farther = mnist.test_images[0], mnist.test_images[26]  # two 7s; the second taught as 2
+    plain = small.with_params(example_distance_scale=1.0).with_examples(farther[None], [2])
+    strong = small.with_params(example_distance_scale=0.5).with_examples(farther[None], [2])
+    assert all(n.source == "training" for n in plain.classify(query).neighbours)
+    assert strong.classify(query).neighbours[0].source == "yours"
+
+
+def test_a_smaller_vote_scale_lets_a_near_example_outvote_training_digits(small, mnist) -> None:
+    query, near = mnist.test_images[0], mnist.test_images[17]  # two 7s; the second taught as 2
+    base = small.classify(query)
+    plain = small.with_params(example_vote_scale=1.0).with_examples(near[None], [2])
+    strong = small.with_params(example_vote_scale=0.25).with_examples(near[None], [2])
+    weak_vote, strong_vote = plain.classify(query), strong.classify(query)
+    # The same voters, the correction among them, only its vote weighs more.
+    assert [(n.source, n.index) for n in strong_vote.neighbours] == [
+        (n.source, n.index) for n in weak_vote.neighbours
+    ]
+    sources = [n.source for n in strong_vote.neighbours]
+    assert "yours" in sources and weak_vote.label == 7 and strong_vote.label == 2
+    # Against a training neighbour, its vote weighs 1 / 0.25 times what it weighs at scale 1.
+    y, t = sources.index("yours"), sources.index("training")
+    ratio = [
+        vote.neighbours[y].weight / vote.neighbours[t].weight for vote in (weak_vote, strong_vote)
+    ]
+    assert ratio[1] == pytest.approx(4 * ratio[0])
+    again = small.classify(query)  # the base is untouched
+    assert small.extra is None and again.label == base.label == 7
+    np.testing.assert_array_equal(again.probabilities, base.probabilities)
+    for bad in (0, -0.3, True, "0.3"):
+        with pytest.raises(ValueError, match="example_vote_scale"):
+            small.with_params(example_vote_scale=bad)
+
+
+def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> None:
+    query = mnist.test_images[0]  # a 7, taught as a 2
+    plain = small.with_params(
+        example_vote_scale=1.0
+    )  # its vote as its distance: the search decides
+    taught = plain.with_examples(query[None], np.array([2]))
+    assert len(taught.extra.features) == 1 + len(variants.DEFORMATIONS)
+    assert set(taught.extra.owner) == {0} and list(taught.extra.sources) == ["yours"]
+    shared = small.with_examples(query[None], np.array([2]), source="shared")
+    assert len(shared.extra.features) == 1  # reviewed examples count as themselves
+    # The same 7 drawn turned by 8 degrees: near one of the variants, farther from the drawing.
+    drawn = np.asarray(Image.fromarray(query).rotate(-8, resample=Image.Resampling.BILINEAR))
+    result = taught.classify(drawn)
+    nearest = result.neighbours[0]
+    assert result.label == 2 and nearest.source == "yours" and nearest.index == 0
+    np.testing.assert_array_equal(nearest.image, query)  # the correction itself is shown
+    assert sum(n.source == "yours" for n in result.neighbours) == 1  # one voter per correction
+    monkeypatch.setattr(variants, "DEFORMATIONS", ())
+    alone = plain.with_examples(query[None], np.array([2])).classify(drawn)
+    assert alone.label == 7  # without its variants the correction is outvoted
+    assert min(n.distance for n in alone.neighbours if n.source == "yours") > nearest.distance
+    assert small.extra is None and small.classify(drawn).label == 7  # the base is untouched
+    assert small.with_examples(np.zeros((0, 28, 28), np.uint8), np.zeros(0, int)) is small
+    other = small.with_examples(mnist.test_images[1:2], np.array([5])).classify(drawn)
+    assert other.label == 7 and all(n.source == "training" for n in other.neighbours)
 
 
 def test_load_model_serves_shared_examples(mnist, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 import knn
 from knn import model as model_module
 from knn.cache import CacheWarning
+from knn.features import sample_bilinear
 
 N_TRAIN = 3000
 VIRTUAL = knn.ModelParams(virtual=True)  # the model with every cached array
@@ -237,3 +238,29 @@ def test_deskew_straightens_a_slanted_stroke() -> None:
     columns = [np.average(np.arange(28), weights=r) for r in upright if r.sum() > 100]
     assert np.ptp(columns) < 1.5  # the slanted stroke spans 10 columns; deskewed, about one
     assert np.average(np.arange(28), weights=upright.sum(axis=0)) == pytest.approx(13.5, abs=0.3)
+
+
+def test_bilinear_sampling_matches_its_definition_inside_and_out() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (3, 5, 6)).astype(np.float32)
+    src_r = rng.uniform(-3, 8, (3, 4, 4)).astype(np.float32)
+    src_c = rng.uniform(-3, 9, (3, 4, 4)).astype(np.float32)
+
+    def pixel(i: int, r: int, c: int) -> float:
+        return float(images[i, r, c]) if 0 <= r < 5 and 0 <= c < 6 else 0.0  # outside: paper
+
+    expected = np.zeros(src_r.shape)
+    for (i, y, x), r in np.ndenumerate(src_r):
+        c = src_c[i, y, x]
+        r0, c0 = int(np.floor(r)), int(np.floor(c))
+        fr, fc = r - r0, c - c0
+        expected[i, y, x] = (
+            pixel(i, r0, c0) * (1 - fr) * (1 - fc)
+            + pixel(i, r0, c0 + 1) * (1 - fr) * fc
+            + pixel(i, r0 + 1, c0) * fr * (1 - fc)
+            + pixel(i, r0 + 1, c0 + 1) * fr * fc
+        )
+    np.testing.assert_allclose(
+        sample_bilinear(images, src_r, src_c), expected, rtol=1e-5, atol=1e-3
+    )
+    assert sample_bilinear(images[:0], src_r[:0], src_c[:0]).shape == (0, 4, 4)

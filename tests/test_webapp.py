@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import io
 import re
+import sqlite3
 from pathlib import Path
 
 import gradio as gr
@@ -261,19 +262,51 @@ def test_a_correction_teaches_this_visitor_alone(
     model: knn.DigitModel, store: ExampleStore
 ) -> None:
     digit = preprocessing.to_mnist(SEVEN)
-    assert model.classify(digit).label == 7
-    mine = answers.teach(store, model, digit, 1, answers.NO_EXAMPLES, "visitor", None)
+    answer = answers.reclassify(model, digit, 4, "distance")
+    assert answers.shown_label(answer.label) == 7
+    mine = answers.teach(store, model, digit, 1, 7, answers.NOBODY, "visitor", None)
     taught = answers.for_visitor(model, mine).classify(digit)
     assert taught.label == 1 and taught.neighbours[0].source == "yours"
     shown = answers.reclassify(answers.for_visitor(model, mine), digit, 4, "distance")
     assert '<span class="yours">yours</span>' in shown.neighbours
     assert model.classify(digit).label == 7  # the shared model, as every other visitor sees it
+    assert answers.for_visitor(model, answers.NOBODY) is model
     assert store.count(session="visitor") == 1 and store.count(session="stranger") == 0
-    html, choices = view.examples_view(mine)
-    assert len(img_sources(html)) == 1 and choices == [(f"#{mine.ids[0]}: a 1", int(mine.ids[0]))]
-    forgotten = answers.forget(store, mine, int(mine.ids[0]), "visitor", None)
-    assert len(forgotten.ids) == 0 and store.count() == 0
+    html, choices = view.examples_view(mine.examples)
+    ids = mine.examples.ids
+    assert len(img_sources(html)) == 1 and choices == [(f"#{ids[0]}: a 1", int(ids[0]))]
+    forgotten = answers.forget(store, model, mine, int(ids[0]), "visitor", None)
+    assert len(forgotten.examples.ids) == 0 and store.count() == 0
     assert answers.for_visitor(model, forgotten).classify(digit).label == 7
+
+
+def test_a_visitors_model_is_built_when_their_corrections_change_only(
+    model: knn.DigitModel, store: ExampleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = []
+    with_examples = knn.DigitModel.with_examples
+    monkeypatch.setattr(
+        knn.DigitModel,
+        "with_examples",
+        lambda self, *args: builds.append(len(args[1])) or with_examples(self, *args),
+    )
+    monkeypatch.setattr(knn.DigitModel, "classify", _no_classify)
+    seven, one = preprocessing.to_mnist(SEVEN), preprocessing.to_mnist(ONE)
+    mine = answers.teach(store, model, seven, 1, 7, answers.NOBODY, "visitor", None)
+    mine = answers.teach(store, model, one, 7, 1, mine, "visitor", None)
+    assert builds == [1, 2]  # each correction builds the model once, without classifying
+    with sqlite3.connect(store.path) as db:
+        recorded = db.execute("SELECT predicted FROM examples ORDER BY id").fetchall()
+    assert recorded == [(7,), (1,)]
+    first = answers.for_visitor(model, mine)
+    assert all(answers.for_visitor(model, mine) is first for _ in range(3))  # no rebuild
+    assert builds == [1, 2]
+    mine = answers.forget(store, model, mine, int(mine.examples.ids[0]), "visitor", None)
+    assert builds == [1, 2, 1] and answers.for_visitor(model, mine) is not first
+
+
+def _no_classify(*_: object) -> None:
+    raise AssertionError("the answer shown is recorded; the model is not asked again")
 
 
 def test_a_drawing_unlike_any_digit_is_said_so(model: knn.DigitModel) -> None:

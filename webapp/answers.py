@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import gradio as gr
@@ -97,9 +98,35 @@ NO_EXAMPLES = Examples(
 )
 
 
-def for_visitor(model: knn.DigitModel, mine: Examples) -> knn.DigitModel:
+@dataclass(frozen=True)
+class Taught:
+    """A visitor's corrections and the model with them among its neighbours (None: no
+    corrections, the shared model answers). Kept in the visitor's session state and made anew,
+    with its model, whenever a correction is added or removed, so that a request does not
+    rebuild it; no other visitor's session holds it."""
+
+    examples: Examples
+    model: knn.DigitModel | None = None
+
+    @classmethod
+    def build(cls, model: knn.DigitModel, examples: Examples) -> Taught:
+        """``examples`` with ``model`` taught them."""
+        if not len(examples.ids):
+            return cls(examples)
+        return cls(examples, model.with_examples(examples.images, examples.labels))
+
+
+NOBODY = Taught(NO_EXAMPLES)
+
+
+def for_visitor(model: knn.DigitModel, taught: Taught) -> knn.DigitModel:
     """The model with this visitor's corrections among its neighbours (their own alone)."""
-    return model.with_examples(mine.images, mine.labels) if len(mine.ids) else model
+    return model if taught.model is None else taught.model
+
+
+def shown_label(label: dict[str, float] | None) -> int | None:
+    """The digit a gr.Label value (each digit's probability) shows on top, None if empty."""
+    return int(max(label, key=label.__getitem__)) if label else None
 
 
 def teach(
@@ -107,34 +134,43 @@ def teach(
     model: knn.DigitModel,
     digit: np.ndarray,
     label: int,
-    mine: Examples,
+    predicted: int | None,
+    taught: Taught,
     session: str,
     user: str | None,
-) -> Examples:
+) -> Taught:
     """Keep ``digit`` as one of this visitor's examples of ``label``; return all of theirs.
 
-    The store records what the model answered before, for whoever reviews the corrections.
+    ``predicted`` is the answer the page showed for it (None if unknown): the store records it
+    for whoever reviews the corrections, without asking the model again.
     """
-    predicted = for_visitor(model, mine).classify(digit).label
     try:
         example_id = store.add(session, digit, label, predicted, user)
     except StoreFullError as err:
         raise gr.Error(str(err), print_exception=False) from None
-    return Examples(
+    mine = taught.examples
+    added = Examples(
         np.concatenate([mine.images, digit[None]]),
         np.append(mine.labels, np.uint8(label)),
         np.append(mine.ids, example_id),
     )
+    return Taught.build(model, added)
 
 
 def forget(
-    store: ExampleStore, mine: Examples, example_id: int, session: str, user: str | None
-) -> Examples:
+    store: ExampleStore,
+    model: knn.DigitModel,
+    taught: Taught,
+    example_id: int,
+    session: str,
+    user: str | None,
+) -> Taught:
     """Remove one of this visitor's examples from the store and from their model."""
     with contextlib.suppress(UnknownExampleError):  # removed already, in another tab
         store.remove(example_id, session, user)
+    mine = taught.examples
     keep = mine.ids != example_id
-    return Examples(mine.images[keep], mine.labels[keep], mine.ids[keep])
+    return Taught.build(model, Examples(mine.images[keep], mine.labels[keep], mine.ids[keep]))
 
 
 def read(drawing: Any) -> np.ndarray:

@@ -13,7 +13,7 @@ import gradio as gr
 
 import knn
 from knn.engine import WEIGHTS
-from knn.examples import Examples, ExampleStore
+from knn.examples import ExampleStore
 from knn.params import MAX_NEIGHBOURS
 from webapp import answers, view
 from webapp.inputs import drawing_pad, image_file, pad_options
@@ -68,6 +68,11 @@ CSS = f"""
 """
 
 
+def visitor(request: gr.Request) -> tuple[str, str | None]:
+    """Who asks: the session (one page) and the user name when logged in."""
+    return request.session_hash, request.username
+
+
 def build_demo(
     model: knn.DigitModel,
     store: ExampleStore,
@@ -83,7 +88,7 @@ def build_demo(
             gr.Markdown(notice, elem_id="notice")
         digit = gr.State(None)
         read_digits = gr.State([])
-        mine = gr.State(answers.NO_EXAMPLES)  # this visitor's corrections
+        mine = gr.State(answers.NOBODY)  # this visitor's corrections and their model
         with gr.Row(equal_height=False):
             with gr.Column(elem_id="draw-column"):
                 with gr.Tab("Draw"):
@@ -165,22 +170,30 @@ def build_demo(
                 digit: answer.digit,
             }
 
-        def on_drawing(drawing: Any, k: float, weights: str, taught: Examples) -> dict:
+        def on_drawing(drawing: Any, k: float, weights: str, taught: answers.Taught) -> dict:
             return shown(answers.classify(answers.for_visitor(model, taught), drawing, k, weights))
 
-        def on_options(kept: Any, k: float, weights: str, taught: Examples) -> dict:
+        def on_options(kept: Any, k: float, weights: str, taught: answers.Taught) -> dict:
             return shown(answers.reclassify(answers.for_visitor(model, taught), kept, k, weights))
 
-        def examples_shown(taught: Examples) -> dict:
-            html, choices = view.examples_view(taught)
+        def examples_shown(taught: answers.Taught) -> dict:
+            html, choices = view.examples_view(taught.examples)
             return {mine: taught, yours: html, to_remove: gr.Dropdown(choices=choices, value=None)}
 
         def on_teach(label: int) -> Callable[..., dict]:
-            def teach(kept: Any, k: float, weights: str, taught: Examples, request: gr.Request):
+            def teach(
+                kept: Any,
+                answer: dict[str, float] | None,
+                k: float,
+                weights: str,
+                taught: answers.Taught,
+                request: gr.Request,
+            ) -> dict:
                 if kept is None:
                     raise gr.Error("Draw a digit first, then say which digit it is.")
+                predicted = answers.shown_label(answer)
                 taught = answers.teach(
-                    store, model, kept, label, taught, request.session_hash, request.username
+                    store, model, kept, label, predicted, taught, *visitor(request)
                 )
                 return {**on_options(kept, k, weights, taught), **examples_shown(taught)}
 
@@ -191,24 +204,25 @@ def build_demo(
             kept: Any,
             k: float,
             weights: str,
-            taught: Examples,
+            taught: answers.Taught,
             request: gr.Request,
         ) -> dict:
             if chosen is None:
                 return {}
-            taught = answers.forget(store, taught, chosen, request.session_hash, request.username)
+            taught = answers.forget(store, model, taught, chosen, *visitor(request))
             return {**on_options(kept, k, weights, taught), **examples_shown(taught)}
 
         def on_load(request: gr.Request) -> dict:
             """A logged-in visitor gets back the examples of earlier visits."""
             if not request.username:
                 return {}
-            return examples_shown(store.examples(user=request.username))
+            earlier = store.examples(user=request.username)
+            return examples_shown(answers.Taught.build(model, earlier))
 
         def on_api(image: Any, k: float, weights: str, images: bool) -> tuple:
             return answers.classify_for_api(model, image, k, weights, images)
 
-        def on_number(drawing: Any, taught: Examples) -> dict:
+        def on_number(drawing: Any, taught: answers.Taught) -> dict:
             read = answers.read_number(answers.for_visitor(model, taught), drawing, judge)
             choices = read.choices
             return {
@@ -218,7 +232,9 @@ def build_demo(
                 read_digits: read.digits,
             }
 
-        def on_pick(choice: str | None, digits: list, k: float, weights: str, taught: Examples):
+        def on_pick(
+            choice: str | None, digits: list, k: float, weights: str, taught: answers.Taught
+        ) -> dict:
             if not choice:
                 return {}
             position = int(choice.split(":", 1)[0]) - 1
@@ -241,8 +257,9 @@ def build_demo(
         upload.change(on_drawing, [upload, k, weights, mine], outputs, **page)
         gr.on([k.change, weights.change], on_options, [digit, k, weights, mine], outputs, **page)
         taught_outputs = [*outputs, mine, yours, to_remove]
+        teach_inputs = [digit, prediction, k, weights, mine]  # the answer shown is recorded
         for label, button in enumerate(teach_buttons):
-            button.click(on_teach(label), [digit, k, weights, mine], taught_outputs, **page)
+            button.click(on_teach(label), teach_inputs, taught_outputs, **page)
         remove_button.click(on_remove, [to_remove, digit, k, weights, mine], taught_outputs, **page)
         number_outputs = [number, number_digits, picked, read_digits]
         number_pad.change(
