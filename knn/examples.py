@@ -219,9 +219,13 @@ class ExampleStore:
         """Check that the file is ours (creating it if empty), then turn on WAL."""
         with closing(self._connect()) as db:
             try:
+                # One read transaction, so that the three agree while another process creates
+                # the store (read apart, an id of 0 and the new tables could both be seen).
+                db.execute("BEGIN")
                 app_id = db.execute("PRAGMA application_id").fetchone()[0]
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                db.execute("COMMIT")
             except sqlite3.DatabaseError as err:
                 raise NotAnExampleStoreError(
                     f"{self.path} is not an SQLite database or is damaged ({err}); it was left "
@@ -240,7 +244,7 @@ class ExampleStore:
                     f"{self.path} was written by a newer version (schema {version}, this code "
                     f"reads up to {SCHEMA_VERSION}); upgrade this program to use it"
                 )
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
             problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
             if problems != ["ok"]:
                 raise NotAnExampleStoreError(
@@ -317,3 +321,22 @@ if __name__ == "__main__":
     from knn.examples_cli import main
 
     raise SystemExit(main())
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Turn on write-ahead logging (it stays on in the file). The switch needs the file to
+    itself and SQLite does not wait for it, so while other processes open a new store at the
+    same moment it is tried again until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        if time.monotonic() > deadline:
+            raise ExampleStoreError(
+                "the example store could not turn on write-ahead logging (is its folder on a "
+                "file system that SQLite cannot share memory on?)"
+            )
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err):
+                raise
+            time.sleep(0.02)

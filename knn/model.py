@@ -7,6 +7,7 @@ the neighbours' votes and the neighbours themselves.
 
 from __future__ import annotations
 
+import heapq
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -325,14 +326,15 @@ class DigitModel:
         non_digit_share = float(
             non_digit_shares(distances, reference_distances, self.params.n_neighbors)[0]
         )
-        # The references among the n_neighbors nearest drawings are shown beside the voters.
+        # The references among the n_neighbors nearest drawings are shown beside the voters,
+        # who keep their order (a visitor's example ranks at its scaled distance).
         shown = [
             Neighbour(int(i), NOT_A_DIGIT, float(d), 0.0, self.references.images[i], "non-digit")
             for d, i in zip(reference_distances[0], reference_indices[0], strict=True)
             if np.sum(distances[0] <= d) + np.sum(reference_distances[0] < d)
             < self.params.n_neighbors
         ]
-        neighbours = tuple(sorted(voters + shown, key=lambda n: n.distance))
+        neighbours = tuple(heapq.merge(voters, shown, key=lambda n: n.distance))
         strangeness = float(distances[0, 0]) / self.params.digit_threshold
         return Classification(
             int(probabilities.argmax()),
