@@ -333,6 +333,7 @@ def test_a_drawing_like_the_non_digit_references_shows_them(model: knn.DigitMode
     shown = view.gallery(result)
     assert "<b>not a digit</b> · distance 0 · no vote" in shown
     assert len(img_sources(shown)) == 5  # the reference and the four training digits
+    assert shown.count('class="neighbour reference"') == 1  # marked, for the page and its tests
     details = view.answer(result)
     assert details["non_digit_share"] == pytest.approx(1) and details["is_digit"] is False
     nearest = details["neighbours"][0]

@@ -157,7 +157,7 @@ def gallery(result: knn.Classification) -> str:
     """The nearest drawings as a row of figures: image, label (or "not a digit" for a non-digit
     reference), distance and share of the vote."""
     figures = "".join(
-        f'<figure class="neighbour">'
+        f'<figure class="neighbour{" reference" if n.source == "non-digit" else ""}">'
         f"{picture(n.image, THUMBNAIL_SCALE, _alt(n))}<figcaption>{_caption(n)}</figcaption>"
         "</figure>"
         for n in result.neighbours
