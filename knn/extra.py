@@ -17,12 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knn.features import extract_features
+from knn.features import IMAGE_SHAPE, extract_features
 from knn.projection import PrincipalComponents
 from knn.rerank import rerank_idm
 from knn.variants import variant_features
-
-IMAGE_SHAPE = (28, 28)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
+#: The shape of a digit, as MNIST has it: every image the model reads and every feature row
+#: reshaped.
+IMAGE_SHAPE = (28, 28)
+
 #: Bumped whenever the features change, so that cached features are rebuilt.
 FEATURE_VERSION = 1
 

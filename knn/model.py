@@ -26,7 +26,7 @@ from knn.data import (
 )
 from knn.engine import KNNClassifier, tally, vote_weights
 from knn.extra import ExtraExamples, merge
-from knn.features import FEATURE_VERSION, extract_features
+from knn.features import FEATURE_VERSION, IMAGE_SHAPE, extract_features
 from knn.nondigits import N_REFERENCES, RECIPE_VERSION, REFERENCE_SEED, make_references
 from knn.params import SHORTLIST_COMPONENTS, ModelParams
 from knn.projection import PrincipalComponents
@@ -34,7 +34,6 @@ from knn.rerank import rerank_idm
 from knn.storage import default_cache_dir
 from knn.virtual import DEFORMATIONS, VirtualDigits
 
-IMAGE_SHAPE = (28, 28)
 _NEAR = 1e-9  # an exact match weighs as if this near, so that weights stay finite
 
 

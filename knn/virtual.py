@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from knn.features import sample_bilinear
-
-IMAGE_SHAPE = (28, 28)
+from knn.features import IMAGE_SHAPE, sample_bilinear
 
 #: Stroke blend of thickening and thinning: half way to a 4-neighbour dilation (erosion), about
 #: half a pixel of stroke width; a full pixel makes 3s into 8s.
