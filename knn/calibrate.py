@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
 from knn.engine import vote
-from knn.model import DigitModel, non_digit_shares
+from knn.model import DigitModel, looks_like_digits, non_digit_shares
 from knn.nondigits import N_REFERENCES, REFERENCE_SEED, make_references
 from knn.params import ModelParams
 
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     by_distance = held_out.distances[:, 0] <= fitted.digit_threshold
     kept = by_distance
     if held_out.non_digit_shares is not None:
-        kept = by_distance & (held_out.non_digit_shares <= fitted.max_non_digit_share)
+        kept = looks_like_digits(held_out.distances[:, 0], held_out.non_digit_shares, fitted)
     print(
         f"digit_threshold={fitted.digit_threshold:.6g} (alone keeps {by_distance.mean():.2%} of "
         f"the held-out digits; current default {params.digit_threshold:.6g})"
@@ -250,9 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if non_digits is not None:
         for name, p in (("current", params), ("fitted", fitted)):
-            accepted = (non_digits.nearest <= p.digit_threshold) & (
-                non_digits.non_digit_shares <= p.max_non_digit_share
-            )
+            accepted = looks_like_digits(non_digits.nearest, non_digits.non_digit_shares, p)
             print(
                 f"{name:>7}: refuses {1 - accepted.mean():.1%} of {len(accepted)} held-out "
                 f"non-digits (references' recipe, seed {HELD_OUT_SEED})"

@@ -34,9 +34,6 @@ from knn.rerank import rerank_idm
 from knn.storage import default_cache_dir
 from knn.virtual import DEFORMATIONS, VirtualDigits
 
-_NEAR = 1e-9  # an exact match weighs as if this near, so that weights stay finite
-
-
 #: Where a neighbour comes from: the model's training set (MNIST, or the offline fallback's
 #: digits), examples reviewed and served to everyone (``load_model(extra_examples=...)``), the
 #: visitor's own corrections (``DigitModel.with_examples``), or the drawings of what is not a
@@ -342,7 +339,7 @@ class DigitModel:
             prior_share=float(max(0.0, 1.0 - shares[0].sum())),
             strangeness=strangeness,
             non_digit_share=non_digit_share,
-            is_digit=strangeness <= 1.0 and non_digit_share <= self.params.max_non_digit_share,
+            is_digit=bool(looks_like_digits(distances[0, 0], non_digit_share, self.params)),
         )
 
     def kneighbors(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -434,8 +431,17 @@ def non_digit_shares(
     distances = np.concatenate([digit_distances, reference_distances], axis=1)
     is_reference = np.arange(distances.shape[1]) >= digit_distances.shape[1]
     order = np.argsort(distances, axis=1, kind="stable")[:, :k]
-    weights = 1.0 / np.maximum(np.take_along_axis(distances, order, axis=1), _NEAR)
-    return (weights * is_reference[order]).sum(axis=1) / weights.sum(axis=1)
+    weights = vote_weights(np.take_along_axis(distances, order, axis=1), "distance")
+    return (weights * is_reference[order]).sum(axis=1)
+
+
+def looks_like_digits(nearest: np.ndarray, shares: np.ndarray, values: Any) -> np.ndarray:
+    """The rule of ``Classification.is_digit`` for drawings whose nearest training digit is
+    ``nearest`` away (n,) with non-digit shares ``shares`` (n,): bool (n,). ``values`` holds
+    ``digit_threshold`` and ``max_non_digit_share`` (a ModelParams, or fitted values)."""
+    return (np.asarray(nearest) <= values.digit_threshold) & (
+        np.asarray(shares) <= values.max_non_digit_share
+    )
 
 
 def load_model(
