@@ -264,6 +264,8 @@ def test_a_correction_teaches_this_visitor_alone(
     digit = preprocessing.to_mnist(SEVEN)
     answer = answers.reclassify(model, digit, 4, "distance")
     assert answers.shown_label(answer.label) == 7
+    for hostile in ({"label": 1.0}, {"7": "x"}, {"12": 1.0}, [3], "7", 5):
+        assert answers.shown_label(hostile) is None  # recorded as unknown, never an error
     mine = answers.teach(store, model, digit, 1, 7, answers.NOBODY, "visitor", None)
     taught = answers.for_visitor(model, mine).classify(digit)
     assert taught.label == 1 and taught.neighbours[0].source == "yours"

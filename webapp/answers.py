@@ -124,9 +124,17 @@ def for_visitor(model: knn.DigitModel, taught: Taught) -> knn.DigitModel:
     return model if taught.model is None else taught.model
 
 
-def shown_label(label: dict[str, float] | None) -> int | None:
-    """The digit a gr.Label value (each digit's probability) shows on top, None if empty."""
-    return int(max(label, key=label.__getitem__)) if label else None
+DIGITS = tuple(str(d) for d in range(10))  # the keys of a gr.Label value of ours
+
+
+def shown_label(label: Any) -> int | None:
+    """The digit a gr.Label value (each digit's probability) shows on top; None if empty or not
+    such a value (the browser sends it back, and a stranger can send anything)."""
+    try:
+        top = max(label, key=lambda digit: float(label[digit])) if label else None
+        return int(top) if top is not None and str(top) in DIGITS else None
+    except (TypeError, ValueError, LookupError):
+        return None
 
 
 def teach(
