@@ -48,6 +48,42 @@ def test_gradients_of_flat_images_are_zero_and_shapes_hold() -> None:
     assert np.all(g[:, :, 1:-1, 1:-1] == 0)
 
 
+def idm_by_definition(query: np.ndarray, reference: np.ndarray, window: int) -> float:
+    """The IDM sum written as its definition, pixel by pixel: each query pixel's 3x3 gradient
+    context against the reference's context at the best displacement in the window (outside
+    either image is no gradient)."""
+    _, h, w = query.shape
+    r = window // 2
+    q = np.pad(query.astype(np.float64), ((0, 0), (1, 1), (1, 1)))
+    p = np.pad(reference.astype(np.float64), ((0, 0), (r + 1, r + 1), (r + 1, r + 1)))
+    inside = np.pad(np.ones((h, w)), 1)  # the context counts only pixels of the query's image
+    total = 0.0
+    for y in range(h):
+        for x in range(w):
+            context = q[:, y : y + 3, x : x + 3] * inside[y : y + 3, x : x + 3]
+            total += min(
+                float(
+                    np.sum(
+                        (p[:, y + dy : y + dy + 3, x + dx : x + dx + 3] - context) ** 2
+                        * inside[y : y + 3, x : x + 3]
+                    )
+                )
+                for dy in range(window)
+                for dx in range(window)
+            )
+    return total
+
+
+@pytest.mark.parametrize("window", [1, 3, 5])
+def test_idm_is_its_definition_on_random_images(window: int) -> None:
+    rng = np.random.default_rng(window)
+    images = rng.integers(0, 256, size=(4, 9, 11)).astype(np.float32)
+    g = gradients(images)
+    fast = idm_distances(g[0], g[1:], window)
+    slow = [idm_by_definition(g[0], g[i], window) for i in range(1, 4)]
+    np.testing.assert_allclose(fast, slow, rtol=1e-5)
+
+
 @pytest.mark.parametrize("window", [0, 2, -3])
 def test_the_window_must_be_odd_and_positive(window: int) -> None:
     g = gradients(stroke()[None])
