@@ -13,8 +13,10 @@ here are given training digits only, and :func:`main` reads nothing else.
   digits almost never have a reference among their nearest; digits drawn on a canvas do more
   often, so this test is set to fail on as few digits as can be measured.
 - ``digit_threshold``: the distance to the nearest training digit that, with the share test,
-  keeps :data:`KEEP` of the held-out digits. A drawing farther than that from every training
-  digit, or whose nearest drawings are mostly references, "doesn't look like a digit".
+  keeps :data:`KEEP` of the held-out digits, the allowed distance growing with the distance to
+  the nearest reference by ``reference_exponent`` (:func:`knn.model.allowed_distances`). A
+  drawing farther than allowed from every training digit, or whose nearest drawings are mostly
+  references, "doesn't look like a digit".
 
 Non-digits made by the references' recipe with another seed (:data:`HELD_OUT_SEED`), which are
 not among the model's references, show how many non-digits the fitted values refuse.
@@ -37,7 +39,13 @@ from tqdm.auto import tqdm
 from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
 from knn.engine import vote
-from knn.model import DigitModel, looks_like_digits, non_digit_shares
+from knn.model import (
+    DigitModel,
+    allowed_distances,
+    looks_like_digits,
+    nearest_references,
+    non_digit_shares,
+)
 from knn.nondigits import N_REFERENCES, REFERENCE_SEED, make_references
 from knn.params import ModelParams
 
@@ -64,14 +72,16 @@ class HeldOut:
     neighbour_labels: np.ndarray
     labels: np.ndarray
     non_digit_shares: np.ndarray | None = None  # (n,), with references (else not judged)
+    reference_nearest: np.ndarray | None = None  # (n,), the distance to the nearest reference
 
 
 @dataclass(frozen=True)
 class Judged:
-    """Non-digits as the model judges them: the distance to the nearest training digit (n,) and
-    the non-digit share (n,)."""
+    """Non-digits as the model judges them: the distances to the nearest training digit (n,)
+    and to the nearest reference (n,), and the non-digit share (n,)."""
 
     nearest: np.ndarray
+    reference_nearest: np.ndarray
     non_digit_shares: np.ndarray
 
 
@@ -82,6 +92,7 @@ class Calibration:
     prior_distance: float
     digit_threshold: float
     max_non_digit_share: float = 1.0
+    reference_exponent: float = 0.0  # not fitted: the model's (ModelParams.reference_exponent)
 
 
 def held_out_neighbours(
@@ -109,11 +120,14 @@ def held_out_neighbours(
     ]
     distances = np.concatenate([d for (d, _), _ in batches])
     indices = np.concatenate([i for (_, i), _ in batches])
-    shares = None
+    shares = reference_nearest = None
     if references is not None:
         reference_distances = np.concatenate([r for _, r in batches])
         shares = non_digit_shares(distances, reference_distances, params.n_neighbors)
-    held_out = HeldOut(distances, model.labels[indices], np.asarray(labels[held]), shares)
+        reference_nearest = nearest_references(reference_distances)
+    held_out = HeldOut(
+        distances, model.labels[indices], np.asarray(labels[held]), shares, reference_nearest
+    )
     return held_out, model
 
 
@@ -128,10 +142,11 @@ def _batches(images: np.ndarray, size: int, desc: str) -> Iterator[np.ndarray]:
         yield images[start : start + size]
 
 
-def fit_calibration(held_out: HeldOut) -> Calibration:
+def fit_calibration(held_out: HeldOut, reference_exponent: float = 0.0) -> Calibration:
     """The prior distance that minimises the held-out log-loss, the non-digit share that keeps
     :data:`SHARE_KEEP` of the held-out digits (1 without shares) and the digit threshold that
-    with it keeps :data:`KEEP`."""
+    with it keeps :data:`KEEP` (the allowed distance growing with the distance to the nearest
+    reference by ``reference_exponent``, as :func:`knn.model.allowed_distances` says)."""
     nearest = held_out.distances[:, 0]
     typical = float(np.median(nearest[nearest > 0]))
     # The log-loss is smooth in log(prior_distance): a coarse grid, then a fine one around the best.
@@ -144,11 +159,26 @@ def fit_calibration(held_out: HeldOut) -> Calibration:
     prior_distance = float(grid[int(np.argmin([_log_loss_with(held_out, r) for r in grid]))])
     shares = held_out.non_digit_shares
     share = 1.0 if shares is None else _round_up(np.quantile(shares, SHARE_KEEP))
-    within = nearest if shares is None else nearest[shares <= share]
+    within = _threshold_needed(nearest, held_out.reference_nearest, reference_exponent)
+    within = within if shares is None else within[shares <= share]
     # The digits kept by the share test, nearest first: the threshold keeps KEEP of all.
     n_keep = min(int(np.ceil(KEEP * len(nearest))), len(within))
     threshold = _round_up(np.sort(within)[n_keep - 1])
-    return Calibration(float(f"{prior_distance:.4g}"), threshold, share)
+    return Calibration(float(f"{prior_distance:.4g}"), threshold, share, reference_exponent)
+
+
+def _threshold_needed(
+    nearest: np.ndarray, reference_nearest: np.ndarray | None, exponent: float
+) -> np.ndarray:
+    """The least ``digit_threshold`` (n,) that lets each digit's nearest training digit
+    ``nearest`` be near enough, its nearest reference ``reference_nearest`` away: ``t ** (1 -
+    e) * r ** e >= d`` where ``t >= (d / r ** e) ** (1 / (1 - e))``; ``d`` without references."""
+    if reference_nearest is None:
+        return nearest
+    r = np.asarray(reference_nearest, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = (nearest / r**exponent) ** (1 / (1 - exponent))
+    return np.where(np.isinf(r), nearest, needed)
 
 
 def _round_up(value: float) -> float:
@@ -222,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     if references is not None:
         others = make_references(N_HELD_OUT_REFERENCES, HELD_OUT_SEED)
         non_digits = judge_all(model, others.images)
-    fitted = fit_calibration(held_out)
+    fitted = fit_calibration(held_out, params.reference_exponent)
     print(f"calibration on {n_validation} digits held out from {len(labels)} training digits")
     print(f"features: {params.describe()}; k={params.n_neighbors}")
     before = dataclasses.replace(params, weights="distance", prior_distance=float("inf"))
@@ -235,12 +265,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:>7}: prior_distance={rho:<10.6g} accuracy {accuracy:.2%}  "
             f"ECE {ece:.2f} points  log-loss {log_loss(proba, held_out.labels):.4f}"
         )
-    by_distance = held_out.distances[:, 0] <= fitted.digit_threshold
+    nearest = held_out.distances[:, 0]
+    reference_nearest = held_out.reference_nearest
+    if reference_nearest is None:
+        reference_nearest = np.full(len(nearest), np.inf)
+    by_distance = nearest <= allowed_distances(reference_nearest, fitted)
     kept = by_distance
     if held_out.non_digit_shares is not None:
-        kept = looks_like_digits(held_out.distances[:, 0], held_out.non_digit_shares, fitted)
+        kept = looks_like_digits(nearest, reference_nearest, held_out.non_digit_shares, fitted)
     print(
-        f"digit_threshold={fitted.digit_threshold:.6g} (alone keeps {by_distance.mean():.2%} of "
+        f"digit_threshold={fitted.digit_threshold:.6g} with reference_exponent="
+        f"{fitted.reference_exponent:g} (alone keeps {by_distance.mean():.2%} of "
         f"the held-out digits; current default {params.digit_threshold:.6g})"
     )
     print(
@@ -250,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if non_digits is not None:
         for name, p in (("current", params), ("fitted", fitted)):
-            accepted = looks_like_digits(non_digits.nearest, non_digits.non_digit_shares, p)
+            accepted = looks_like_digits(
+                non_digits.nearest, non_digits.reference_nearest, non_digits.non_digit_shares, p
+            )
             print(
                 f"{name:>7}: refuses {1 - accepted.mean():.1%} of {len(accepted)} held-out "
                 f"non-digits (references' recipe, seed {HELD_OUT_SEED})"

@@ -10,7 +10,8 @@ from knn.rerank import RERANKERS
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--k, --weights, --rerank, --shortlist, --window, --virtual; defaults from ModelParams()."""
+    """--k, --weights, --rerank, --shortlist, --reference-shortlist, --window, --virtual;
+    defaults from ModelParams()."""
     default = ModelParams()
     group = parser.add_argument_group("model")
     group.add_argument(
@@ -28,6 +29,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--shortlist", type=int, default=default.shortlist, help="candidates to re-rank"
+    )
+    group.add_argument(
+        "--reference-shortlist",
+        type=int,
+        default=default.reference_shortlist,
+        help="candidates to re-rank among the non-digit references",
     )
     group.add_argument(
         "--window", type=int, default=default.window, help="IDM displacement window (odd)"
@@ -52,6 +59,7 @@ def model_params(parser: argparse.ArgumentParser, args: argparse.Namespace) -> M
             weights=args.weights,
             rerank=None if args.rerank == "none" else args.rerank,
             shortlist=args.shortlist,
+            reference_shortlist=args.reference_shortlist,
             window=args.window,
             virtual=args.virtual,
         )

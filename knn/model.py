@@ -66,14 +66,17 @@ class Classification:
 
     prior_share: the part of the vote no neighbour holds, spread evenly over the ten digits
         (each probability is its neighbours' shares plus prior_share / 10).
-    strangeness: the distance to the nearest training digit divided by the model's
-        ``digit_threshold``: with the non-digit share test, 1.0 keeps 99.5% of held-out
-        training digits (``knn.calibrate.KEEP``); 2 is twice the threshold.
+    strangeness: the distance to the nearest training digit divided by the distance the model
+        allows (:func:`allowed_distances`: ``digit_threshold``, less for a drawing near a
+        non-digit reference, more for one far from every reference): with the non-digit share
+        test, 1.0 keeps 99.5% of held-out training digits (``knn.calibrate.KEEP``); 2 is twice
+        as far as allowed.
     non_digit_share: of the model's ``n_neighbors`` nearest drawings, digits and non-digit
         references together, the references' share of the inverse distances: 0 when the
         nearest are all digits, 1 when they are all references (0 for a model without any).
     is_digit: ``strangeness <= 1`` and ``non_digit_share <= max_non_digit_share``: the drawing
-        is as near to some training digit as held-out training digits are, and its nearest
+        is as near to some training digit as held-out training digits are (for drawings as
+        near to the references), and its nearest
         drawings are not mostly non-digits. When False the label is still the vote's
         answer, and the probabilities are always the digits' votes alone.
     """
@@ -331,7 +334,8 @@ class DigitModel:
             < self.params.n_neighbors
         ]
         neighbours = tuple(heapq.merge(voters, shown, key=lambda n: n.distance))
-        strangeness = float(distances[0, 0]) / self.params.digit_threshold
+        reference_nearest = nearest_references(reference_distances)
+        strangeness = float(distances[0, 0] / allowed_distances(reference_nearest, self.params)[0])
         return Classification(
             int(probabilities.argmax()),
             probabilities,
@@ -339,7 +343,9 @@ class DigitModel:
             prior_share=float(max(0.0, 1.0 - shares[0].sum())),
             strangeness=strangeness,
             non_digit_share=non_digit_share,
-            is_digit=bool(looks_like_digits(distances[0, 0], non_digit_share, self.params)),
+            is_digit=bool(
+                looks_like_digits(distances[0, 0], reference_nearest, non_digit_share, self.params)
+            ),
         )
 
     def kneighbors(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -351,15 +357,15 @@ class DigitModel:
         non-digit references, nearest first; (n, 0) for a model without references."""
         return self._reference_neighbours(*self._features(images))
 
-    def judge(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For images uint8 (n, 28, 28): the distance to the nearest training digit float64
-        (n,) and the non-digit share (n,) (see :class:`Classification`)."""
+    def judge(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For images uint8 (n, 28, 28): the distances float64 (n,) to the nearest training
+        digit and to the nearest non-digit reference (inf without references), and the
+        non-digit share (n,) (see :class:`Classification`)."""
         features = self._features(images)
         distances, _ = self._neighbours(*features)
-        shares = non_digit_shares(
-            distances, self._reference_neighbours(*features)[0], self.params.n_neighbors
-        )
-        return distances[:, 0], shares
+        references = self._reference_neighbours(*features)[0]
+        shares = non_digit_shares(distances, references, self.params.n_neighbors)
+        return distances[:, 0], nearest_references(references), shares
 
     def _features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The deskewed queries float32 (n, 784) and, with re-ranking, their principal
@@ -373,7 +379,8 @@ class DigitModel:
         if self.references is None:
             return np.empty((len(queries), 0)), np.empty((len(queries), 0), dtype=np.intp)
         k = min(self.params.n_neighbors, len(self.references.labels))
-        return self.references.search(queries, projected, k, self.params)
+        params = replace(self.params, shortlist=self.params.reference_shortlist)
+        return self.references.search(queries, projected, k, params)
 
     def _neighbours(
         self, queries: np.ndarray, projected: np.ndarray | None
@@ -435,11 +442,35 @@ def non_digit_shares(
     return (weights * is_reference[order]).sum(axis=1)
 
 
-def looks_like_digits(nearest: np.ndarray, shares: np.ndarray, values: Any) -> np.ndarray:
+def nearest_references(reference_distances: np.ndarray) -> np.ndarray:
+    """The distance float64 (n,) to each query's nearest non-digit reference, from their
+    distances (n, k) nearest first; inf where there are none (k=0)."""
+    if reference_distances.shape[1] == 0:
+        return np.full(len(reference_distances), np.inf)
+    return reference_distances[:, 0]
+
+
+def allowed_distances(reference_distances: np.ndarray, values: Any) -> np.ndarray:
+    """How far float64 (n,) the nearest training digit may be for drawings whose nearest
+    non-digit reference is ``reference_distances`` (n,) away: ``t ** (1 - e) *
+    r ** e`` (``digit_threshold``, ``reference_exponent`` of ``values``, a ModelParams or
+    fitted values), ``t`` without references. Both distances weigh in, as a likelihood ratio
+    would: a drawing is a digit if it is much nearer to the digits than to the references.
+    ``r`` counts as at least 1 (a speck next to the distances between drawings, tens of
+    thousands), so that a drawing identical to a reference has a finite strangeness."""
+    r = np.maximum(np.asarray(reference_distances, dtype=float), 1.0)
+    t, e = values.digit_threshold, values.reference_exponent
+    return np.where(np.isinf(r), t, t ** (1 - e) * r**e)
+
+
+def looks_like_digits(
+    nearest: np.ndarray, reference_nearest: np.ndarray, shares: np.ndarray, values: Any
+) -> np.ndarray:
     """The rule of ``Classification.is_digit`` for drawings whose nearest training digit is
-    ``nearest`` away (n,) with non-digit shares ``shares`` (n,): bool (n,). ``values`` holds
-    ``digit_threshold`` and ``max_non_digit_share`` (a ModelParams, or fitted values)."""
-    return (np.asarray(nearest) <= values.digit_threshold) & (
+    ``nearest`` away (n,), nearest reference ``reference_nearest`` away (n,), with non-digit
+    shares ``shares`` (n,): bool (n,). ``values`` holds ``digit_threshold``,
+    ``reference_exponent`` and ``max_non_digit_share`` (a ModelParams, or fitted values)."""
+    return (np.asarray(nearest) <= allowed_distances(reference_nearest, values)) & (
         np.asarray(shares) <= values.max_non_digit_share
     )
 

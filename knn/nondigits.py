@@ -11,8 +11,9 @@ letters, each with random slant, rotation, aspect, wobble and pen width, then pu
 same pipeline as a visitor's drawing (``preprocessing.mnist_from_ink``). No font file is read,
 so the set is the same on every machine. Letters many people write exactly as a digit
 (:data:`LOOK_ALIKES`: O as 0, l as 1, S as 5, ...) are left out, and so are shapes a digit is
-made of (a circle is a 0, a figure of eight an 8, a lone bar a 1), and symbols whose dot the
-pipeline drops as a speck (! and ? would be a 1 and a 2).
+made of (a circle is a 0, a figure of eight an 8, a lone bar a 1). The dots of ! and ? are
+drawn heavy enough that the pipeline keeps them (a lighter one is dropped as a speck, and the
+! becomes a 1).
 
 ``make_references(n, seed)`` is deterministic: the model's references use
 :data:`REFERENCE_SEED`; ``python -m knn.calibrate`` fits its thresholds on other seeds.
@@ -29,7 +30,7 @@ from PIL import Image, ImageDraw
 from preprocessing.pipeline import mnist_from_ink
 
 #: Bumped whenever the drawings change: part of the cache key of the references.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 #: References the model holds: enough that every letter is seen in many hands (about 60 each),
 #: few enough to search in a millisecond and hold in 12 MB.
 N_REFERENCES = 3000
@@ -120,6 +121,9 @@ WORD_ONLY_FONT: dict[str, list[Stroke]] = {
     "s": [_arc(0.22, 0.59, 0.2, 0.14, -20, -270) + _arc(0.22, 0.86, 0.2, 0.14, -90, 160)],
     "g": [_BOWL, [(0.5, 0.45), (0.5, 1.2), *_arc(0.28, 1.2, 0.22, 0.15, 0, 150)]],
 }
+#: The dot of ! and ?, a small loop: drawn with the pen, a blob heavy enough that the pipeline
+#: keeps it (a lighter speck is dropped, and the ! is then a 1, the ? a 2).
+_DOT = _arc(0.5, 0.93, 0.035, 0.035, 0, 360)
 SYMBOL_FONT: dict[str, list[Stroke]] = {
     "+": [[(0.5, 0), (0.5, 1)], [(0, 0.5), (1, 0.5)]],
     "=": [[(0, 0.3), (1, 0.3)], [(0, 0.7), (1, 0.7)]],
@@ -171,6 +175,8 @@ SYMBOL_FONT: dict[str, list[Stroke]] = {
         _arc(0.27, 0.3, 0.25, 0.25, 150, 360) + _arc(0.73, 0.3, 0.25, 0.25, 180, 390) + [(0.5, 1)]
     ],
     "∞": [_arc(0.25, 0.5, 0.25, 0.25, 0, 360) + _arc(0.75, 0.5, 0.25, 0.25, 180, -180)],
+    "!": [[(0.5, 0), (0.5, 0.68)], _DOT],
+    "?": [[*_arc(0.5, 0.25, 0.35, 0.25, 180, 400), (0.5, 0.55), (0.5, 0.68)], _DOT],
 }
 
 
@@ -261,8 +267,9 @@ def _shape(rng: np.random.Generator) -> tuple[str, list[np.ndarray]]:
 
 def _scribble(rng: np.random.Generator) -> tuple[str, list[np.ndarray]]:
     """A pen that wanders: a line that turns by a random curvature, a loopy line like a row of
-    e's, or a Lissajous tangle (none of the ratios that make a 0 or an 8)."""
-    kind = int(rng.integers(3))
+    e's, a Lissajous tangle (none of the ratios that make a 0 or an 8), or a scrawl of straight
+    strokes, each turning sharply from the last."""
+    kind = int(rng.integers(4))
     if kind == 0:
         turns = np.cumsum(rng.normal(0, 0.5, size=int(rng.integers(40, 120))))
         points = np.cumsum(np.stack([np.cos(turns), np.sin(turns)], axis=1), axis=0)
@@ -270,10 +277,12 @@ def _scribble(rng: np.random.Generator) -> tuple[str, list[np.ndarray]]:
         t = np.linspace(0, int(rng.integers(3, 7)) * 2 * np.pi, 150)
         radius = rng.uniform(0.6, 1.2)
         points = np.stack([t / np.pi + radius * np.sin(t), radius * np.cos(t)], axis=1)
-    else:
+    elif kind == 2:
         a, b = (int(v) for v in rng.choice([[3, 2], [3, 4], [5, 4], [1, 3], [3, 5]]))
         t = np.linspace(0, 2 * np.pi, 200)
         points = np.stack([np.sin(a * t + rng.uniform(0, np.pi)), np.sin(b * t)], axis=1)
+    else:
+        points = np.cumsum(rng.normal(0, 1, size=(int(rng.integers(5, 16)), 2)), axis=0)
     return "scribble", [points]
 
 

@@ -13,6 +13,7 @@ from benchmarks import non_digits
 from knn import calibrate
 from knn.calibrate import HeldOut, expected_calibration_error, fit_calibration, log_loss
 from knn.engine import tally, vote_weights
+from knn.model import allowed_distances, looks_like_digits
 
 
 class Untouchable:
@@ -99,11 +100,14 @@ def test_mnist_digits_are_digits_and_drawn_non_digits_are_not(model, mnist, monk
     assert np.median([r.strangeness for r in others]) > 1.2 * np.median(
         [r.strangeness for r in digits]
     )
-    for r in digits + others:
+    images = [*mnist.test_images[:60], *shapes.digits]
+    for image, r in zip(images, digits + others, strict=True):
         limit = model.params.max_non_digit_share
         assert r.is_digit == (r.strangeness <= 1 and r.non_digit_share <= limit)
         nearest = next(n for n in r.neighbours if n.source == "training")
-        assert r.strangeness == pytest.approx(nearest.distance / model.params.digit_threshold)
+        reference = min(model.reference_neighbours(image[None])[0][0])
+        allowed = allowed_distances(np.array([reference]), model.params)[0]
+        assert r.strangeness == pytest.approx(nearest.distance / allowed)
 
 
 def test_the_share_test_keeps_almost_every_digit_and_the_distance_the_rest() -> None:
@@ -125,6 +129,36 @@ def test_the_share_test_keeps_almost_every_digit_and_the_distance_the_rest() -> 
     )
 
 
+def test_the_allowed_distance_weighs_the_nearest_reference() -> None:
+    params = knn.ModelParams(digit_threshold=100.0, reference_exponent=0.5)
+    allowed = allowed_distances(np.array([100.0, 400.0, 25.0, np.inf]), params)
+    np.testing.assert_allclose(allowed, [100, 200, 50, 100])  # 100 ** 0.5 * r ** 0.5
+    alone = dataclasses.replace(params, reference_exponent=0.0)
+    np.testing.assert_allclose(allowed_distances(np.array([1.0, 1e6]), alone), [100, 100])
+
+
+def test_the_threshold_is_fitted_with_the_reference_distances() -> None:
+    """With an exponent, the fitted threshold keeps KEEP of the digits by the rule the model
+    applies, and a digit as far from its nearest training digit is kept when the references
+    are far and refused when one is near."""
+    rng = np.random.default_rng(2)
+    n = 5000
+    distances = np.sort(rng.uniform(1, 3, size=(n, 4)), axis=1)
+    references = rng.uniform(2, 6, n)
+    shares = np.zeros(n)
+    held = HeldOut(distances, np.zeros((n, 4), int), np.zeros(n, int), shares, references)
+    fitted = fit_calibration(held, reference_exponent=0.6)
+    assert fitted.reference_exponent == 0.6
+    kept = looks_like_digits(distances[:, 0], references, shares, fitted)
+    assert calibrate.KEEP <= kept.mean() <= calibrate.KEEP + 0.001
+    edge = np.full(2, fitted.digit_threshold)
+    far, near = 4 * fitted.digit_threshold, fitted.digit_threshold / 4
+    assert looks_like_digits(edge, np.array([far, near]), np.zeros(2), fitted).tolist() == [
+        True,
+        False,
+    ]
+
+
 def test_params_check_the_fitted_values() -> None:
     with pytest.raises(ValueError, match="prior_distance"):
         dataclasses.replace(knn.ModelParams(), prior_distance=0)
@@ -132,3 +166,8 @@ def test_params_check_the_fitted_values() -> None:
         knn.ModelParams(digit_threshold=float("nan"))
     with pytest.raises(ValueError, match="max_non_digit_share"):
         knn.ModelParams(max_non_digit_share=1.5)
+    for exponent in (-0.1, 1.0, True):
+        with pytest.raises(ValueError, match="reference_exponent"):
+            knn.ModelParams(reference_exponent=exponent)
+    with pytest.raises(ValueError, match="reference_shortlist"):
+        knn.ModelParams(reference_shortlist=0)

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import knn
 from knn import nondigits
-from knn.model import NOT_A_DIGIT, SOURCES, load_references, non_digit_shares
+from knn.model import NOT_A_DIGIT, SOURCES, load_references, looks_like_digits, non_digit_shares
 from knn.nondigits import LOOK_ALIKES, N_REFERENCES, REFERENCE_SEED, make_references
 from preprocessing import to_mnist
 
@@ -32,6 +32,7 @@ def test_no_letter_written_like_a_digit_is_a_reference() -> None:
     assert len(letters) > 20 and not letters & LOOK_ALIKES
     assert not set(nondigits.STROKE_FONT) & LOOK_ALIKES
     assert not set(nondigits.SYMBOL_FONT) & set("0123456789")
+    assert {"!", "?"} <= set(nondigits.SYMBOL_FONT)  # drawn with a dot the pipeline keeps
     assert set(references.kinds) == set(nondigits.KIND_SHARES)
     words = references.names[references.kinds == "word"]
     assert all(2 <= len(word) <= 4 for word in words)  # a look-alike only ever inside a word
@@ -76,6 +77,24 @@ def test_references_show_but_never_vote(small, mnist) -> None:
     distances = [n.distance for n in result.neighbours]
     assert distances == sorted(distances)
     assert plain.classify(letter).non_digit_share == 0  # no references, no share
+
+
+def test_the_reference_shortlist_bounds_what_the_references_cost(small, mnist) -> None:
+    """A shorter reference shortlist re-ranks fewer candidates: its nearest references are
+    never nearer than a longer one's, and the digits' neighbours do not change."""
+    _, model = small
+    queries = mnist.test_images[:30]
+    short, long = (
+        model.with_params(reference_shortlist=2),
+        model.with_params(reference_shortlist=64),
+    )
+    near_short, near_long = (
+        short.reference_neighbours(queries)[0],
+        long.reference_neighbours(queries)[0],
+    )
+    assert np.all(near_short >= near_long - 1e-9) and np.any(near_short > near_long)
+    np.testing.assert_array_equal(short.kneighbors(queries)[0], long.kneighbors(queries)[0])
+    assert short.judge(queries)[0].tolist() == long.judge(queries)[0].tolist()
 
 
 def test_variants_keep_the_references(small, mnist) -> None:
@@ -136,7 +155,22 @@ def test_validation_digits_stay_digits(mnist) -> None:
         mnist.train_images[:50_000], mnist.train_labels[:50_000], **params
     ).with_references(make_references(N_REFERENCES, REFERENCE_SEED).images)
     held = mnist.train_images[-400:]
-    nearest, shares = model.judge(held)
-    kept = (nearest <= model.params.digit_threshold) & (shares <= model.params.max_non_digit_share)
+    nearest, reference_nearest, shares = model.judge(held)
+    assert np.all(reference_nearest > 0) and np.all(np.isfinite(reference_nearest))
+    kept = looks_like_digits(nearest, reference_nearest, shares, model.params)
     assert kept.mean() >= 0.97
     assert model.params.max_non_digit_share < 1  # the share test is on
+
+
+@pytest.mark.parametrize("symbol", ["!", "?"])
+def test_the_dot_of_a_reference_survives_the_pipeline(symbol) -> None:
+    """Without its dot a ! is a 1 and a ? a 2: the dot is heavy enough not to be a speck."""
+    differ = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        strokes = nondigits._distort(nondigits._glyph(symbol, nondigits.SYMBOL_FONT, rng)[1], rng)
+        state = rng.bit_generator.state
+        with_dot = nondigits._draw(strokes, rng)
+        rng.bit_generator.state = state
+        differ.append(not np.array_equal(with_dot, nondigits._draw(strokes[:1], rng)))
+    assert np.mean(differ) >= 0.9

@@ -325,7 +325,9 @@ def test_a_drawing_unlike_any_digit_is_said_so(model: knn.DigitModel) -> None:
 
 def test_a_drawing_like_the_non_digit_references_shows_them(model: knn.DigitModel) -> None:
     letter = make_references(1, 5).images[0]
-    refused = model.with_params(max_non_digit_share=0.5, digit_threshold=1e9)
+    refused = model.with_params(
+        max_non_digit_share=0.5, digit_threshold=1e9, reference_exponent=0.0
+    )
     refused = refused.with_references(letter[None])
     result = refused.classify(letter)
     assert not result.is_digit and result.strangeness <= 1

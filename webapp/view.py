@@ -136,7 +136,8 @@ def _why(result: knn.Classification) -> str:
     if result.strangeness > 1:
         return (
             f"The nearest training digit is {result.strangeness:.1f} times as far as "
-            f"{KEEP:.1%} of real digits are from theirs (see the distances below)."
+            f"{KEEP:.1%} of real digits are from theirs, for a drawing as near to the "
+            f"non-digit drawings the model knows (see the distances below)."
         )
     return (
         f"Non-digit drawings the model knows (letters, symbols, shapes) hold "
