@@ -40,6 +40,7 @@ from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
 from knn.engine import vote
 from knn.model import (
+    MIN_REFERENCE_DISTANCE,
     DigitModel,
     allowed_distances,
     looks_like_digits,
@@ -175,10 +176,8 @@ def _threshold_needed(
     e) * r ** e >= d`` where ``t >= (d / r ** e) ** (1 / (1 - e))``; ``d`` without references."""
     if reference_nearest is None:
         return nearest
-    r = np.asarray(reference_nearest, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        needed = (nearest / r**exponent) ** (1 / (1 - exponent))
-    return np.where(np.isinf(r), nearest, needed)
+    r = np.maximum(np.asarray(reference_nearest, dtype=float), MIN_REFERENCE_DISTANCE)
+    return np.where(np.isinf(r), nearest, (nearest / r**exponent) ** (1 / (1 - exponent)))
 
 
 def _round_up(value: float) -> float:

@@ -41,6 +41,10 @@ from knn.virtual import DEFORMATIONS, VirtualDigits
 SOURCES = ("training", "shared", "yours", "non-digit")
 #: The label of a non-digit reference: it votes for none of the ten digits.
 NOT_A_DIGIT = -1
+#: The least distance to a reference the is-a-digit rule counts (:func:`allowed_distances`): a
+#: speck next to the distances between drawings (thousands), so that a drawing identical to a
+#: reference has a finite strangeness.
+MIN_REFERENCE_DISTANCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,9 @@ class Classification:
         nearest are all digits, 1 when they are all references (0 for a model without any).
     is_digit: ``strangeness <= 1`` and ``non_digit_share <= max_non_digit_share``: the drawing
         is as near to some training digit as held-out training digits are (for drawings as
-        near to the references), and its nearest
-        drawings are not mostly non-digits. When False the label is still the vote's
-        answer, and the probabilities are always the digits' votes alone.
+        near to the references), and its nearest drawings are not mostly non-digits. When
+        False the label is still the vote's answer, and the probabilities are always the
+        digits' votes alone.
     """
 
     label: int
@@ -456,9 +460,8 @@ def allowed_distances(reference_distances: np.ndarray, values: Any) -> np.ndarra
     r ** e`` (``digit_threshold``, ``reference_exponent`` of ``values``, a ModelParams or
     fitted values), ``t`` without references. Both distances weigh in, as a likelihood ratio
     would: a drawing is a digit if it is much nearer to the digits than to the references.
-    ``r`` counts as at least 1 (a speck next to the distances between drawings, tens of
-    thousands), so that a drawing identical to a reference has a finite strangeness."""
-    r = np.maximum(np.asarray(reference_distances, dtype=float), 1.0)
+    ``r`` counts as at least :data:`MIN_REFERENCE_DISTANCE`."""
+    r = np.maximum(np.asarray(reference_distances, dtype=float), MIN_REFERENCE_DISTANCE)
     t, e = values.digit_threshold, values.reference_exponent
     return np.where(np.isinf(r), t, t ** (1 - e) * r**e)
 
