@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ from knn.virtual import DEFORMATIONS, VirtualDigits
 SOURCES = ("training", "shared", "yours", "non-digit")
 #: The label of a non-digit reference: it votes for none of the ten digits.
 NOT_A_DIGIT = -1
+#: One drawing's search for non-digit references runs here, beside its search for digits:
+#: NumPy lets go of the GIL in the re-ranking's loops, so the two take the time of one.
+_BESIDE = ThreadPoolExecutor(1, thread_name_prefix="knn-references")
 
 
 @dataclass(frozen=True)
@@ -309,6 +313,8 @@ class DigitModel:
         if image.shape != IMAGE_SHAPE:
             raise ValueError(f"classify takes one image of shape {IMAGE_SHAPE}, got {image.shape}")
         features = self._features(image[None])
+        # The references are searched on the other core while this thread searches the digits.
+        references = _BESIDE.submit(self._reference_neighbours, *features)
         distances, indices = self._neighbours(*features)
         shares = self._shares(distances, indices)
         probabilities = tally(self._labels_of(indices), shares, n_classes=10)[0]
@@ -318,7 +324,7 @@ class DigitModel:
                 distances[0], shares[0], map(self._describe, indices[0]), strict=True
             )
         ]
-        reference_distances, reference_indices = self._reference_neighbours(*features)
+        reference_distances, reference_indices = references.result()
         non_digit_share = float(
             non_digit_shares(distances, reference_distances, self.params.n_neighbors)[0]
         )
