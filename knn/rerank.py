@@ -14,6 +14,9 @@ box filter.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from knn.virtual import VirtualDigits
@@ -42,12 +45,23 @@ def rerank_idm(
     distances = np.empty((len(queries), k))
     indices = np.empty((len(queries), k), dtype=np.intp)
     query_gradients = gradients(queries)
-    for i, shortlist in enumerate(candidates):
-        d = idm_distances(query_gradients[i], gradients(references[shortlist]), window)
-        order = np.lexsort((owners[i], d))
-        _, first = np.unique(owners[i][order], return_index=True)  # each owner's nearest copy
-        best = order[np.sort(first)[:k]]
-        distances[i], indices[i] = np.sqrt(d[best]), owners[i][best]
+
+    def rerank(rows: np.ndarray) -> None:
+        for i in rows:
+            d = idm_distances(query_gradients[i], gradients(references[candidates[i]]), window)
+            order = np.lexsort((owners[i], d))
+            _, first = np.unique(owners[i][order], return_index=True)  # each owner's nearest copy
+            best = order[np.sort(first)[:k]]
+            distances[i], indices[i] = np.sqrt(d[best]), owners[i][best]
+
+    # NumPy lets go of the GIL in the loops of idm_distances, so queries split among threads
+    # keep every core busy (one query stays in this thread: a thread would only add its start).
+    parts = np.array_split(np.arange(len(queries)), max(1, min(len(queries), os.cpu_count() or 1)))
+    if len(parts) == 1:
+        rerank(parts[0])
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            list(pool.map(rerank, parts))
     return distances, indices
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +207,30 @@ def test_batches_and_accuracy(small_model, mnist) -> None:
     predictions = small_model.predict(mnist.test_images[:300])
     assert np.array_equal(predictions, proba.argmax(axis=1))
     assert np.mean(predictions == mnist.test_labels[:300]) > 0.9
+
+
+def test_a_batch_split_among_threads_finds_what_one_query_at_a_time_finds(
+    small_model, mnist
+) -> None:
+    images = mnist.test_images[:7]  # more queries than cores, unevenly split
+    distances, indices = small_model.kneighbors(images)
+    for i, image in enumerate(images):
+        one_distances, one_indices = small_model.kneighbors(image[None])
+        assert np.array_equal(indices[i], one_indices[0])
+        assert np.array_equal(distances[i], one_distances[0])
+
+
+def test_drawings_classified_at_once_from_many_threads_get_their_own_answers(
+    small_model, mnist
+) -> None:
+    images = mnist.test_images[:16]
+    alone = [small_model.classify(image) for image in images]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(small_model.classify, images))
+    for a, b in zip(alone, together, strict=True):
+        assert np.array_equal(a.probabilities, b.probabilities)
+        assert [n.index for n in a.neighbours] == [n.index for n in b.neighbours]
+        assert a.non_digit_share == b.non_digit_share and a.is_digit == b.is_digit
 
 
 def test_with_params_leaves_the_model_alone(small_model, mnist) -> None:
