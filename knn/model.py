@@ -33,7 +33,6 @@ from knn.projection import PrincipalComponents
 from knn.rerank import rerank_idm
 from knn.storage import default_cache_dir
 from knn.virtual import DEFORMATIONS, VirtualDigits
-from knn.virtual import SETTINGS as DEFORMATION_SETTINGS
 
 #: Where a neighbour comes from: the model's training set (MNIST, or the offline fallback's
 #: digits), examples reviewed and served to everyone (``load_model(extra_examples=...)``), the
@@ -464,8 +463,7 @@ def load_model(
     The data is found as :func:`knn.data.find_mnist` describes. The deskewed features and the
     principal components (of the digits and of their deformed copies, :mod:`knn.virtual`) are
     cached under ``cache_dir`` (default: the per-user cache), keyed by the checksums of the data
-    files, the feature version, ``n_train``, the number of components and the deformations (their
-    names and settings).
+    files, the feature version, ``n_train``, the number of components and the deformations.
     ``params`` (default :class:`~knn.params.ModelParams`) change nothing that is cached, so they
     apply at once, but for ``virtual``: the deformed copies are made and cached only with it.
     """
@@ -477,7 +475,6 @@ def load_model(
         "n_train": n_train,
         "shortlist_components": SHORTLIST_COMPONENTS,
         "deformations": list(DEFORMATIONS) if params.virtual else [],
-        "deformation_settings": DEFORMATION_SETTINGS if params.virtual else {},
     }
 
     def build() -> dict[str, np.ndarray]:

@@ -1,10 +1,10 @@
 """Virtual training digits: deformed copies of the deskewed training digits, searched as more rows.
 
-A query whose writer draws thicker, thinner, wider, narrower or a little rotated than the nearest
-training digit is nearer to a deformed copy of it ("virtual samples", Decoste and Schoelkopf
-2002). Each copy costs memory only for its principal components (324 bytes a row in the shortlist
-search); its image is made again from (training digit, deformation) whenever it reaches a
-shortlist, which costs a few dozen small warps per query.
+A query whose writer draws thicker, thinner or a little rotated than the nearest training digit
+is nearer to a deformed copy of it ("virtual samples", Decoste and Schoelkopf 2002). Each copy
+costs memory only for its principal components (324 bytes a row in the shortlist search); its
+image is made again from (training digit, deformation) whenever it reaches a shortlist, which
+costs a few dozen small warps per query.
 
 Row ``j`` of :class:`VirtualDigits` is copy ``j // n`` of training digit ``j % n``: copy 0 is the
 digit itself, copy ``i`` is deformed by ``DEFORMATIONS[i - 1]``.
@@ -21,17 +21,10 @@ from knn.features import IMAGE_SHAPE, sample_bilinear
 STROKE_BLEND = 0.5
 #: Rotation of the rotated copies, in degrees: about the spread of slants deskewing leaves.
 ROTATION = 7.0
-#: Horizontal stretch of the wider copies (the narrower are squeezed by its inverse). MNIST
-#: scales each digit to a height of 20 pixels whatever its width, so writers differ most in width;
-#: on the first 3,000 validation digits 1.25 beat 1.15 (shortlist 160: 13 errors against 15).
-STRETCH = 1.25
 
 #: The deformations, in the order of the copies. Chosen on the validation split (see
-#: ``ModelParams.virtual``): thick/thin, rotations and horizontal stretches helped, 10% scalings
-#: and 14 degree rotations did not.
-DEFORMATIONS = ("thicken", "thin", "rotate_left", "rotate_right", "widen", "narrow")
-#: What makes the copies, for the model cache's key: a change to any of these rebuilds them.
-SETTINGS = {"stroke_blend": STROKE_BLEND, "rotation": ROTATION, "stretch": STRETCH}
+#: ``ModelParams.virtual``): thick/thin and rotations helped, 10% scalings did not.
+DEFORMATIONS = ("thicken", "thin", "rotate_left", "rotate_right")
 
 
 def deform(images: np.ndarray, deformation: str) -> np.ndarray:
@@ -46,10 +39,6 @@ def deform(images: np.ndarray, deformation: str) -> np.ndarray:
         return rotate(images, ROTATION)
     if deformation == "rotate_right":
         return rotate(images, -ROTATION)
-    if deformation == "widen":
-        return stretch(images, STRETCH)
-    if deformation == "narrow":
-        return stretch(images, 1 / STRETCH)
     raise ValueError(f"deformation must be one of {DEFORMATIONS}, got {deformation!r}")
 
 
@@ -64,16 +53,6 @@ def rotate(images: np.ndarray, degrees: float) -> np.ndarray:
     src_r = np.broadcast_to(cr + cos * rows - sin * cols, (n, h, w)).astype(np.float32)
     src_c = np.broadcast_to(cc + sin * rows + cos * cols, (n, h, w)).astype(np.float32)
     return sample_bilinear(images, src_r, src_c)
-
-
-def stretch(images: np.ndarray, factor: float) -> np.ndarray:
-    """Images (n, h, w) stretched horizontally by ``factor`` about their centre column (narrowed
-    for a factor under 1), bilinear: float32 (n, h, w)."""
-    n, h, w = images.shape
-    cc = (w - 1) / 2
-    src_r = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (n, h, w))
-    src_c = np.broadcast_to(cc + (np.arange(w, dtype=np.float32) - cc) / factor, (n, h, w))
-    return sample_bilinear(images, src_r, src_c.astype(np.float32))
 
 
 def _cross(images: np.ndarray, pick: np.ufunc) -> np.ndarray:

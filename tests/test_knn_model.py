@@ -114,10 +114,6 @@ def test_other_deformations_rebuild(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(model_module, "DEFORMATIONS", ("thin",))
     knn.load_model(cache_dir=tmp_path, n_train=500, params=VIRTUAL)
     assert len(entries(tmp_path)) == 2
-    settings = {**model_module.DEFORMATION_SETTINGS, "stretch": 1.1}
-    monkeypatch.setattr(model_module, "DEFORMATION_SETTINGS", settings)
-    knn.load_model(cache_dir=tmp_path, n_train=500, params=VIRTUAL)
-    assert len(entries(tmp_path)) == 3
 
 
 def test_a_corrupt_cache_is_rebuilt_with_a_warning(tmp_path: Path) -> None:
