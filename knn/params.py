@@ -39,7 +39,8 @@ class ModelParams:
         digits (thicker, thinner, rotated 7 degrees either way: :mod:`knn.virtual`), and a
         digit's distance is its nearest copy's. On the validation split (``python -m
         knn.calibrate``, k=4): 99.53% against 99.48% without (shortlist 128); adding two
-        elastic distortions or 10% scalings did worse on its first 4,000 digits. Off by
+        elastic distortions or 10% scalings did worse on its first 4,000 digits, 14 degree
+        rotations or 25% horizontal stretches no better (README: "Past 99.33%"). Off by
         default: with shortlist 128 it doubles the time of a drawing, adds 80 MB to the app and
         a minute to the first build, for 99.46% on the test set against 99.33%; the fitted
         values below are for the default (``python -m knn.calibrate --virtual --shortlist 128``
