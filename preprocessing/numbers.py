@@ -13,8 +13,10 @@ Geometry alone cannot tell a wide 0 or a 7 with a long bar from two touching dig
 `Judge` (a classifier's score of how unlike a digit a 28x28 image is), every group wide enough
 for two digits gets several candidate cuts instead, each candidate digit between two of them
 is made by `mnist_from_ink` and judged (all in one call), and each group is read, cut or not,
-as the candidates of least total cost by dynamic programming over its cuts. `preprocessing`
-knows no classifier: the judge is passed in.
+as the candidates of least total cost by dynamic programming over its cuts: each candidate's
+unlikeness, a cost for width beyond a digit's, a prior per digit, and the cost of the cuts it
+is read with (the strokes they cross). `preprocessing` knows no classifier: the judge is passed
+in.
 """
 
 from __future__ import annotations
@@ -51,16 +53,20 @@ ATTACH_GAP = 0.3  # groups too short or light for a digit join the nearest group
 # 5's flag is drawn touching or nearly touching its body; digits stand further apart)
 SPECK_HEIGHT = 0.35  # groups shorter than this ...
 SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks
-# With a judge (chosen on numbers of MNIST training digits, as above):
+# With a judge (chosen on numbers of MNIST training digits, as above; JUDGED_PER_STROKE, CUT_COST
+# and DIGIT_PRIOR on numbers of the 10,000 training digits the model was not fitted on):
 SPLIT_WIDTH = 0.5  # groups this wide may be two digits or more, and get candidate cuts:
 CUT_EVERY = 0.2  # ... one per this much width, ...
 MAX_CUTS = 7  # ... this many at most, the cheapest ...
 CUT_APART = 0.12  # ... this far apart (mean column), ...
-JUDGED_PER_STROKE = 0.2  # ... each costing an entry into the ink, this per stroke width run
-JUDGED_PER_STEP = 0.2  # ... through and this per sideways step (digits stand side by side)
+JUDGED_PER_STROKE = 0.05  # ... each costing an entry into the ink, this per stroke width run
+# through (little: two strokes touching side by side, a 1 along a 0, are cut along their seam)
+JUDGED_PER_STEP = 0.2  # ... and this per sideways step (digits stand side by side)
 WIDE_DIGIT = 0.7  # candidates wider than this (the median digit cut from a touching pair) ...
 WIDTH_COST = 2.0  # ... cost this per squared digit height beyond it: the judge sees no width
-DIGIT_PRIOR = 0.5  # added to the cost of every digit read: higher, fewer digits
+CUT_COST = 0.2  # a reading pays this per unit of its cuts' costs: a cut across two strokes
+# of a wide 0 costs more than one through the joint of two touching digits
+DIGIT_PRIOR = 0.35  # added to the cost of every digit read: higher, fewer digits
 
 Judge = Callable[[np.ndarray], np.ndarray]
 """Scores candidate digits, uint8 (n, 28, 28), 0 paper, 255 ink: float (n,), how unlike a digit
@@ -133,27 +139,28 @@ def reading_order(parts: list[np.ndarray], height: float) -> list[int]:
 
 
 def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
-    """Read each group as the candidate digits of least total unlikeness plus `width_cost`
-    and `DIGIT_PRIOR` each, judging the candidates of every group with a choice in one call;
-    then drop specks and order left to right as `reading_order` does. MNIST digits as
-    `split_digits` returns."""
+    """Read each group as the candidate digits of least total cost (`candidate_cost`),
+    judging the candidates of every group with a choice in one call; then drop specks and
+    order left to right as `reading_order` does. MNIST digits as `split_digits` returns."""
     readings = [candidate_parts(group, layout.row) for group in layout.groups]
-    choices = [reading for reading in readings if len(reading) > 1]
-    images = [mnist_from_ink(layout.alone(part)) for parts in choices for part in parts.values()]
-    costs, rendered = iter(judge(np.stack(images)) if images else []), iter(images)
+    choices = [reading for reading in readings if len(reading.parts) > 1]
+    images = [
+        mnist_from_ink(layout.alone(p)) for reading in choices for p in reading.parts.values()
+    ]
+    unlike, rendered = iter(judge(np.stack(images)) if images else []), iter(images)
     parts: list[np.ndarray] = []
     digits: list[np.ndarray | None] = []
     for reading in readings:
-        if len(reading) == 1:
-            parts.extend(reading.values())
+        if len(reading.parts) == 1:
+            parts.extend(reading.parts.values())
             digits.append(None)
             continue
         cost = {
-            span: float(next(costs)) + width_cost(reading[span], layout.row) for span in reading
+            span: candidate_cost(reading, span, next(unlike), layout.row) for span in reading.parts
         }
-        image = {span: next(rendered) for span in reading}
+        image = {span: next(rendered) for span in reading.parts}
         for span in cheapest_reading(cost):
-            parts.append(reading[span])
+            parts.append(reading.parts[span])
             digits.append(image[span])
     return [
         mnist_from_ink(layout.alone(parts[i])) if digits[i] is None else digits[i]
@@ -164,22 +171,42 @@ def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
 Span = tuple[int, int]  # a candidate digit between two of a group's boundaries, left then right
 
 
-def candidate_parts(group: np.ndarray, row: Row) -> dict[Span, np.ndarray]:
-    """The candidate digits (bool masks) of a group, by the boundaries they lie between.
+@dataclass(frozen=True)
+class Candidates:
+    """A group's candidate digits (bool masks) by the boundaries they lie between, and what
+    each boundary costs (its cut's cost, `candidate_cuts`; 0 at the group's edges)."""
+
+    parts: dict[Span, np.ndarray]
+    boundaries: list[float]
+
+
+def candidate_parts(group: np.ndarray, row: Row) -> Candidates:
+    """The candidate digits of a group, by the boundaries they lie between.
 
     Boundary 0 is the group's left edge, the last its right edge, those between its
     `candidate_cuts`. Candidates too short, light or wide for a digit are left out; the whole
     group (0, last) is always in.
     """
     cuts = candidate_cuts(group, row)
-    sides = [np.zeros_like(group), *cuts, group]
+    sides = [np.zeros_like(group), *(side for side, _ in cuts), group]
     parts = {(0, len(sides) - 1): group}
     for right in range(1, len(sides)):
         for left in range(right):
             part = group & sides[right] & ~sides[left]
             if part.any() and digit_sized(part, row):
                 parts[left, right] = part
-    return parts
+    return Candidates(parts, [0.0, *(cost for _, cost in cuts), 0.0])
+
+
+def candidate_cost(candidates: Candidates, span: Span, unlike: float, row: Row) -> float:
+    """What reading a candidate as a digit costs: the judge's unlikeness, its `width_cost`, and
+    `CUT_COST` per unit of its right boundary's cost (every cut used is one candidate's right
+    boundary: a reading pays for the strokes its cuts cross)."""
+    return (
+        float(unlike)
+        + width_cost(candidates.parts[span], row)
+        + CUT_COST * candidates.boundaries[span[1]]
+    )
 
 
 def digit_sized(part: np.ndarray, row: Row) -> bool:
@@ -354,10 +381,10 @@ def cheapest_cut(group: np.ndarray, row: Row) -> tuple[np.ndarray | None, int]:
     return left_of(group, box, paths[:, best]), int(strokes[best])
 
 
-def candidate_cuts(group: np.ndarray, row: Row) -> list[np.ndarray]:
+def candidate_cuts(group: np.ndarray, row: Row) -> list[tuple[np.ndarray, float]]:
     """The left sides (bool masks) of the cheapest cuts of a group wide enough for two digits,
-    one per `CUT_EVERY` of its width and at most `MAX_CUTS`, each leaving a digit on either
-    side, `CUT_APART` from one another; ordered left to right."""
+    and their costs; one per `CUT_EVERY` of its width and at most `MAX_CUTS`, each leaving a
+    digit on either side, `CUT_APART` from one another; ordered left to right."""
     _, _, left, right = bounding_box(group)
     width = (right - left) / row.height
     if width < SPLIT_WIDTH:
@@ -371,7 +398,10 @@ def candidate_cuts(group: np.ndarray, row: Row) -> list[np.ndarray]:
             break
         if all(abs(middles[end] - middles[other]) >= CUT_APART * row.height for other in chosen):
             chosen.append(int(end))
-    return [left_of(group, box, paths[:, end]) for end in sorted(chosen, key=middles.__getitem__)]
+    return [
+        (left_of(group, box, paths[:, end]), float(costs[end]))
+        for end in sorted(chosen, key=middles.__getitem__)
+    ]
 
 
 def cut_costs(

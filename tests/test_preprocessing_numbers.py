@@ -302,3 +302,18 @@ def test_with_a_judge_a_flag_drawn_apart_stays_with_its_five(model, judge):
     digits = split_digits(on_paper(five, one), judge)
     assert model.predict(np.stack(digits)).tolist() == [5, 1]
     assert np.array_equal(digits[0], alone(five))
+
+
+@pytest.mark.parametrize("one_first", [True, False], ids=["10", "01"])
+def test_with_a_judge_a_one_touching_a_zero_along_its_side_is_split_from_it(
+    model, judge, one_first
+):
+    if one_first:
+        layers = [draw(ONE, (200, 60, 20, 180)), draw(ZERO, (215, 60, 150, 180))]
+    else:
+        layers = [draw(ZERO, (200, 60, 150, 180)), draw(ONE, (345, 60, 20, 180))]
+    assert (layers[0] & layers[1]).any()
+    digits = split_digits(on_paper(*layers), judge)
+    assert model.predict(np.stack(digits)).tolist() == ([1, 0] if one_first else [0, 1])
+    for digit, layer in zip(digits, layers, strict=True):
+        assert alike(digit, alone(layer)) > 0.8
