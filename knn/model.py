@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,9 +45,6 @@ NOT_A_DIGIT = -1
 #: speck next to the distances between drawings (thousands), so that a drawing identical to a
 #: reference has a finite strangeness.
 MIN_REFERENCE_DISTANCE = 1.0
-#: One drawing's search for non-digit references runs here, beside its search for digits:
-#: NumPy lets go of the GIL in the re-ranking's loops, so it takes no time of its own.
-_BESIDE = ThreadPoolExecutor(1, thread_name_prefix="knn-references")
 
 
 @dataclass(frozen=True)
@@ -320,8 +316,6 @@ class DigitModel:
         if image.shape != IMAGE_SHAPE:
             raise ValueError(f"classify takes one image of shape {IMAGE_SHAPE}, got {image.shape}")
         features = self._features(image[None])
-        # The references are searched on the other core while this thread searches the digits.
-        references = _BESIDE.submit(self._reference_neighbours, *features)
         distances, indices = self._neighbours(*features)
         shares = self._shares(distances, indices)
         probabilities = tally(self._labels_of(indices), shares, n_classes=10)[0]
@@ -331,7 +325,7 @@ class DigitModel:
                 distances[0], shares[0], map(self._describe, indices[0]), strict=True
             )
         ]
-        reference_distances, reference_indices = references.result()
+        reference_distances, reference_indices = self._reference_neighbours(*features)
         non_digit_share = float(
             non_digit_shares(distances, reference_distances, self.params.n_neighbors)[0]
         )
