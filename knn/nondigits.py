@@ -6,7 +6,7 @@ references here join the neighbours (:class:`knn.model.DigitModel`), never the v
 ten digits.
 
 They are drawn from a small stroke font written here (each letter a few polylines in a unit
-box), symbols, shapes and scribbles made by their own generators, and strings of two to four
+box, a few also in the form print gives them), symbols, shapes and scribbles made by their own generators, and strings of two to four
 letters, each with random slant, rotation, aspect, wobble and pen width, then put through the
 same pipeline as a visitor's drawing (``preprocessing.mnist_from_ink``). No font file is read,
 so the set is the same on every machine. Letters many people write exactly as a digit
@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw
 from preprocessing.pipeline import mnist_from_ink
 
 #: Bumped whenever the drawings change: part of the cache key of the references.
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 #: References the model holds: enough that every letter is seen in many hands (about 60 each),
 #: few enough to search in a millisecond and hold in 12 MB.
 N_REFERENCES = 3000
@@ -112,6 +112,20 @@ STROKE_FONT: dict[str, list[Stroke]] = {
     "w": [[(0, 0.45), (0.15, 1), (0.3, 0.6), (0.45, 1), (0.6, 0.45)]],
     "x": [[(0, 0.45), (0.45, 1)], [(0.45, 0.45), (0, 1)]],
     "y": [[(0, 0.45), (0.25, 1)], [(0.5, 0.45), (0.15, 1.35)]],
+}
+#: Letters whose printed form differs from the written one of :data:`STROKE_FONT`: a visitor
+#: copying a printed letter draws these (the two-storey a, read as a 6; the barred J and the
+#: serifed j, read as 7s). Such a letter is drawn in either form, half the time each.
+PRINTED_FORMS: dict[str, list[Stroke]] = {
+    "J": [[(0.25, 0), (0.8, 0)], [(0.6, 0), (0.6, 0.8), *_arc(0.38, 0.8, 0.22, 0.2, 0, 160)]],
+    "a": [
+        [*_arc(0.25, 0.6, 0.2, 0.13, 200, 360), (0.45, 1), (0.52, 1)],
+        [(0.45, 0.7), *_arc(0.25, 0.84, 0.2, 0.16, 270, 90), (0.45, 0.92)],
+    ],
+    "j": [
+        [(0.12, 0.45), (0.3, 0.45), (0.3, 1.2), (0.22, 1.32), (0.1, 1.33), (0, 1.25)],
+        [(0.3, 0.27), (0.3, 0.3)],
+    ],
 }
 #: The look-alikes, drawn only inside strings of letters (a word is no digit whatever it holds).
 WORD_ONLY_FONT: dict[str, list[Stroke]] = {
@@ -195,7 +209,7 @@ def make_references(n: int, seed: int) -> References:
     """``n`` non-digits in the shares of :data:`KIND_SHARES`, the same for the same seed."""
     rng = np.random.default_rng(seed)
     makers: dict[str, Callable[[np.random.Generator], tuple[str, list[np.ndarray]]]] = {
-        "letter": lambda r: _glyph(str(r.choice(sorted(STROKE_FONT))), STROKE_FONT, r),
+        "letter": _letter,
         "symbol": lambda r: _glyph(str(r.choice(sorted(SYMBOL_FONT))), SYMBOL_FONT, r),
         "shape": _shape,
         "scribble": _scribble,
@@ -215,6 +229,13 @@ def _glyph(
 ) -> tuple[str, list[np.ndarray]]:
     """One glyph of ``font``, each point wobbled by a hand's unsteadiness."""
     return name, [_wobble(np.array(s, dtype=float), rng) for s in font[name]]
+
+
+def _letter(rng: np.random.Generator) -> tuple[str, list[np.ndarray]]:
+    """A letter of :data:`STROKE_FONT`, in its printed form half the time where it has one."""
+    name = str(rng.choice(sorted(STROKE_FONT)))
+    printed = name in PRINTED_FORMS and rng.random() < 0.5
+    return _glyph(name, PRINTED_FORMS if printed else STROKE_FONT, rng)
 
 
 def _word(rng: np.random.Generator) -> tuple[str, list[np.ndarray]]:

@@ -38,6 +38,17 @@ def test_no_letter_written_like_a_digit_is_a_reference() -> None:
     assert all(2 <= len(word) <= 4 for word in words)  # a look-alike only ever inside a word
 
 
+def test_a_letter_with_a_printed_form_is_drawn_in_both_forms() -> None:
+    assert set(nondigits.PRINTED_FORMS) <= set(nondigits.STROKE_FONT)  # else never drawn
+    rng = np.random.default_rng(0)
+    forms: dict[str, set[tuple[int, ...]]] = {}
+    for _ in range(600):
+        name, strokes = nondigits._letter(rng)
+        forms.setdefault(name, set()).add(tuple(len(stroke) for stroke in strokes))
+    assert all(len(forms[name]) == 2 for name in nondigits.PRINTED_FORMS)
+    assert all(len(forms[name]) == 1 for name in set(forms) - set(nondigits.PRINTED_FORMS))
+
+
 def test_the_non_digit_share_weighs_the_nearest_by_inverse_distance() -> None:
     digits = np.array([[1.0, 2.0], [1.0, 2.0], [4.0, 5.0]])
     references = np.array([[3.0, 4.0], [2.0, 3.0], [1.0, 2.0]])
