@@ -5,15 +5,15 @@ of what is not a digit as well, it can say "the nearest things I know are letter
 references here join the neighbours (:class:`knn.model.DigitModel`), never the vote over the
 ten digits.
 
-They are drawn from a small stroke font written here (each letter a few polylines in a unit
-box, a few also in the form print gives them), symbols, shapes and scribbles made by their own generators, and strings of two to four
-letters, each with random slant, rotation, aspect, wobble and pen width, then put through the
-same pipeline as a visitor's drawing (``preprocessing.mnist_from_ink``). No font file is read,
-so the set is the same on every machine. Letters many people write exactly as a digit
-(:data:`LOOK_ALIKES`: O as 0, l as 1, S as 5, ...) are left out, and so are shapes a digit is
-made of (a circle is a 0, a figure of eight an 8, a lone bar a 1). The dots of ! and ? are
-drawn heavy enough that the pipeline keeps them (a lighter one is dropped as a speck, and the
-! becomes a 1).
+They are drawn from a small stroke font written here (each letter a few polylines in a unit box,
+a few also in the form print gives them), symbols, shapes and scribbles made by their own
+generators, and strings of two to four letters, each with random slant, rotation, aspect, wobble
+and pen width, then put through the same pipeline as a visitor's drawing
+(``preprocessing.mnist_from_ink``). No font file is read, so the set is the same on every
+machine. Letters many people write exactly as a digit (:data:`LOOK_ALIKES`: O as 0, l as 1, S as
+5, ...) are left out, and so are shapes a digit is made of (a circle is a 0, a figure of eight
+an 8, a lone bar a 1). The dots of ! and ? are drawn heavy enough that the pipeline keeps them
+(a lighter one is dropped as a speck, and the ! becomes a 1).
 
 ``make_references(n, seed)`` is deterministic: the model's references use
 :data:`REFERENCE_SEED`; ``python -m knn.calibrate`` fits its thresholds on other seeds.
