@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import sys
 
+from webapp.allocator import return_freed_arrays
 from webapp.folders import own_files_folder
 from webapp.settings import parse_args
 
 settings = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 own_files_folder()  # before Gradio is imported: it reads where its files go then
+return_freed_arrays()  # before the model loads and frees its working arrays
 
 import knn  # noqa: E402
 from knn.evaluate import load_report  # noqa: E402

@@ -127,17 +127,22 @@ class ExactSearch:
     """
 
     def __init__(self, points: np.ndarray) -> None:
+        # The bound is fitted on the float32 rows the search measures, and before they are
+        # copied: its working arrays are gone by then, and a caller still holding ``points``
+        # (the app, loading its cached features) never holds them, the copy and those at once.
+        points = np.asarray(points, dtype=np.float32)
         n, d = points.shape
         self.n_groups = max(1, -(-n // GROUP_SIZE))
-        self._rows = _with_half_norms(points, -(-n // self.n_groups) * self.n_groups)
-        self.points = self._rows[:n, :d]
-        self._bound = ProjectionBound(self.points, BOUND_DIMS) if d >= MIN_BOUND_FEATURES else None
+        n_padded = -(-n // self.n_groups) * self.n_groups
+        self._bound = ProjectionBound(points, BOUND_DIMS) if d >= MIN_BOUND_FEATURES else None
         if self._bound is not None and self._bound.captured_ < MIN_CAPTURED:
             self._bound = None
         if self._bound is not None:
-            self._bound_rows = _with_half_norms(self._bound.embed(self.points), len(self._rows))
+            self._bound_rows = _with_half_norms(self._bound.embed(points), n_padded)
             # Lowers each row's computed bound by RELATIVE_SLACK * 2 |b|^2, its share of the slack.
             self._bound_rows[:n, -1] *= 1 - 2 * RELATIVE_SLACK
+        self._rows = _with_half_norms(points, n_padded)
+        self.points = self._rows[:n, :d]
 
     def kneighbors(
         self,

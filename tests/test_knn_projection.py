@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from knn import projection
 from knn.projection import PrincipalComponents
 
 
@@ -33,3 +34,14 @@ def test_arrays_round_trip_and_bad_sizes() -> None:
     assert np.array_equal(again.transform(X), fitted.transform(X))
     with pytest.raises(ValueError, match="n_components"):
         PrincipalComponents(5).fit(X)
+
+
+def test_transform_in_chunks_of_a_strided_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows projected a chunk at a time, from a view with a spare column as the search holds
+    the training digits, give (X - mean) @ C for every row, the last partial chunk included."""
+    monkeypatch.setattr(projection, "TRANSFORM_ROWS", 7)
+    padded = np.random.default_rng(3).normal(size=(30, 13)).astype(np.float32)
+    X = padded[:, :12]
+    pca = PrincipalComponents(4).fit(X)
+    expected = (X.astype(np.float64) - pca.mean_) @ pca.components_
+    np.testing.assert_allclose(pca.transform(X), expected, rtol=1e-4, atol=1e-4)

@@ -7,6 +7,8 @@ import dataclasses
 import io
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import gradio as gr
@@ -342,3 +344,41 @@ def test_a_drawing_like_the_non_digit_references_shows_them(model: knn.DigitMode
     assert details["non_digit_share"] == pytest.approx(1) and details["is_digit"] is False
     nearest = details["neighbours"][0]
     assert nearest["source"] == "non-digit" and nearest["label"] == -1 and nearest["weight"] == 0
+
+
+FREE_TWICE = """
+import numpy as np
+from pathlib import Path
+from webapp.allocator import return_freed_arrays
+
+def rss_kb():
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0])
+
+if {fixed}:
+    assert return_freed_arrays()
+for _ in range(2):  # the first free raises glibc's threshold; the second block stays in its heap
+    block = np.ones(2_000_000)  # 16 MB, every page touched
+    before = rss_kb() - block.nbytes // 1024
+    del block
+print(rss_kb() - before)
+"""
+
+
+def test_freed_arrays_stay_resident_only_without_the_fixed_threshold() -> None:
+    """The app's start frees working arrays of a few MB: glibc alone keeps them resident (the
+    premise, checked first), with the threshold the app fixes they are returned."""
+
+    def kept_kb(fixed: bool) -> int:
+        script = FREE_TWICE.format(fixed=fixed)
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parents[1],
+        )
+        return int(done.stdout)
+
+    assert kept_kb(fixed=False) > 14_000
+    assert kept_kb(fixed=True) < 2_000
