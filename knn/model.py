@@ -33,6 +33,7 @@ from knn.projection import PrincipalComponents
 from knn.rerank import rerank_idm
 from knn.storage import default_cache_dir
 from knn.virtual import DEFORMATIONS, VirtualDigits
+from preprocessing.pipeline import PIPELINE_VERSION
 
 #: Where a neighbour comes from: the model's training set (MNIST, or the offline fallback's
 #: digits), examples reviewed and served to everyone (``load_model(extra_examples=...)``), the
@@ -539,9 +540,11 @@ def load_references(root: Path) -> dict[str, np.ndarray]:
     """The model's non-digit references (:func:`knn.nondigits.make_references` with
     ``N_REFERENCES`` and ``REFERENCE_SEED``) under ``root``, built at the first call:
     "images" uint8 (n, 28, 28), "features" float32 (n, 784), "names" and "kinds" str (n,).
-    Keyed by their recipe's version, count and seed and the feature version."""
+    Keyed by their recipe's version, count and seed, and the versions of the drawing pipeline
+    and of the features."""
     fields = {
         "non_digit_references": RECIPE_VERSION,
+        "pipeline_version": PIPELINE_VERSION,
         "n": N_REFERENCES,
         "seed": REFERENCE_SEED,
         "feature_version": FEATURE_VERSION,

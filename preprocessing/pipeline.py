@@ -18,6 +18,10 @@ from preprocessing.steps import (
     to_working_scale,
 )
 
+#: Bumped whenever the same drawing comes out as a different digit: what is made from digits
+#: and cached (the non-digit references, drawn through this chain) is keyed by it.
+PIPELINE_VERSION = 1
+
 
 def to_mnist(image: Any) -> np.ndarray:
     """Turn a drawing into one MNIST-like digit: (28, 28) uint8, 0 paper, 255 ink.

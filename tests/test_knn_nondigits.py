@@ -134,6 +134,9 @@ def test_the_references_are_cached_with_the_model(tmp_path, monkeypatch) -> None
     monkeypatch.setattr(knn.model, "make_references", make_references)
     load_references(tmp_path)
     assert len(list((tmp_path / "references").iterdir())) == 2  # a new recipe, a new entry
+    monkeypatch.setattr(knn.model, "PIPELINE_VERSION", knn.model.PIPELINE_VERSION + 1)
+    load_references(tmp_path)
+    assert len(list((tmp_path / "references").iterdir())) == 3  # drawn another way: another
 
 
 @pytest.fixture(scope="module")
