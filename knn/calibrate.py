@@ -40,9 +40,9 @@ from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
 from knn.engine import vote
 from knn.model import (
-    MIN_REFERENCE_DISTANCE,
     DigitModel,
     allowed_distances,
+    counted_reference_distances,
     looks_like_digits,
     nearest_references,
     non_digit_shares,
@@ -176,7 +176,7 @@ def _threshold_needed(
     e) * r ** e >= d`` where ``t >= (d / r ** e) ** (1 / (1 - e))``; ``d`` without references."""
     if reference_nearest is None:
         return nearest
-    r = np.maximum(np.asarray(reference_nearest, dtype=float), MIN_REFERENCE_DISTANCE)
+    r = counted_reference_distances(reference_nearest)
     return np.where(np.isinf(r), nearest, (nearest / r**exponent) ** (1 / (1 - exponent)))
 
 

@@ -455,14 +455,20 @@ def nearest_references(reference_distances: np.ndarray) -> np.ndarray:
     return reference_distances[:, 0]
 
 
+def counted_reference_distances(reference_distances: Any) -> np.ndarray:
+    """The distances float64 (n,) to the nearest references as the rule of ``is_digit`` counts
+    them: at least :data:`MIN_REFERENCE_DISTANCE`; inf (no references) stays inf."""
+    return np.maximum(np.asarray(reference_distances, dtype=float), MIN_REFERENCE_DISTANCE)
+
+
 def allowed_distances(reference_distances: np.ndarray, values: Any) -> np.ndarray:
     """How far float64 (n,) the nearest training digit may be for drawings whose nearest
     non-digit reference is ``reference_distances`` (n,) away: ``t ** (1 - e) *
     r ** e`` (``digit_threshold``, ``reference_exponent`` of ``values``, a ModelParams or
     fitted values), ``t`` without references. Both distances weigh in, as a likelihood ratio
     would: a drawing is a digit if it is much nearer to the digits than to the references.
-    ``r`` counts as at least :data:`MIN_REFERENCE_DISTANCE`."""
-    r = np.maximum(np.asarray(reference_distances, dtype=float), MIN_REFERENCE_DISTANCE)
+    ``r`` is counted as :func:`counted_reference_distances` says."""
+    r = counted_reference_distances(reference_distances)
     t, e = values.digit_threshold, values.reference_exponent
     return np.where(np.isinf(r), t, t ** (1 - e) * r**e)
 
