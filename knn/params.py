@@ -30,11 +30,13 @@ class ModelParams:
     rerank: None for Euclidean neighbours between deskewed digits, or "idm" to re-rank a
         Euclidean shortlist with the image distortion model (99.44% against 98.61%).
     shortlist: candidates the re-ranking sees (64: 128 gave 99.48% on validation against 99.44%
-        for about twice the time; with ``virtual``, 128 gave 99.53% against 99.47% for 64).
+        for about twice the time; with ``virtual``, 128 gave 99.53% against 99.47% for 64, and
+        256 or 512 no more: 99.52%, 99.51%).
     reference_shortlist: candidates the re-ranking sees among the non-digit references
         (:mod:`knn.nondigits`), searched and re-ranked as the digits' ``shortlist`` is. Their
         IDM is most of what they cost a drawing (``python -m benchmarks.reference_rule``).
-    window: odd side of the square of displacements IDM allows (5x5 beat 7x7).
+    window: odd side of the square of displacements IDM allows (5x5 beat 7x7; with ``virtual``
+        and shortlist 128, 2,984 right against 2,982 on the first 3,000 validation digits).
     virtual: with re-ranking, the shortlist also searches deformed copies of the training
         digits (thicker, thinner, rotated 7 degrees either way: :mod:`knn.virtual`), and a
         digit's distance is its nearest copy's. On the validation split (``python -m
