@@ -11,7 +11,9 @@ is the scale of every test. Each digit's ink, alone on the canvas, then goes thr
 
 Geometry alone cannot tell a wide 0 or a 7 with a long bar from two touching digits. Given a
 `Judge` (a classifier's score of how unlike a digit a 28x28 image is), every group wide enough
-for two digits gets several candidate cuts instead, each candidate digit between two of them
+for two digits gets several candidate cuts instead (paths from top to bottom that may also run
+along a row, under a stroke overhanging the next digit such as a 7's bar, each parting the ink
+differently from the others), each candidate digit between two of them
 is made by `mnist_from_ink` and judged (all in one call), and each group is read, cut or not,
 as the candidates of least total cost by dynamic programming over its cuts: each candidate's
 unlikeness, a cost for width beyond a digit's, a prior per digit, and the cost of the cuts it
@@ -56,12 +58,13 @@ SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group ar
 # With a judge (chosen on numbers of MNIST training digits, as above; JUDGED_PER_STROKE, CUT_COST
 # and DIGIT_PRIOR on numbers of the 10,000 training digits the model was not fitted on):
 SPLIT_WIDTH = 0.5  # groups this wide may be two digits or more, and get candidate cuts:
-CUT_EVERY = 0.2  # ... one per this much width, ...
-MAX_CUTS = 7  # ... this many at most, the cheapest ...
-CUT_APART = 0.12  # ... this far apart (mean column), ...
+CUT_EVERY = 0.15  # ... one per this much width, ...
+MAX_CUTS = 10  # ... this many at most, the cheapest ...
+CUT_APART = 0.15  # ... parting ink this long differently from one another (digit heights), ...
 JUDGED_PER_STROKE = 0.05  # ... each costing an entry into the ink, this per stroke width run
 # through (little: two strokes touching side by side, a 1 along a 0, are cut along their seam)
-JUDGED_PER_STEP = 0.2  # ... and this per sideways step (digits stand side by side)
+JUDGED_PER_STEP = 0.2  # ... and this per sideways step (digits stand side by side) ...
+JUDGED_PER_RUN = 0.2  # ... or step along a row (passing under a stroke that overhangs)
 WIDE_DIGIT = 0.7  # candidates wider than this (the median digit cut from a touching pair) ...
 WIDTH_COST = 2.0  # ... cost this per squared digit height beyond it: the judge sees no width
 CUT_COST = 0.2  # a reading pays this per unit of its cuts' costs: a cut across two strokes
@@ -390,13 +393,19 @@ def candidate_cuts(group: np.ndarray, row: Row) -> list[tuple[np.ndarray, float]
     if width < SPLIT_WIDTH:
         return []
     wanted = min(MAX_CUTS, int(width / CUT_EVERY))
-    box, paths, costs = cut_costs(group, row, JUDGED_PER_STROKE / row.stroke, JUDGED_PER_STEP)
+    box, paths, costs = cut_costs(
+        group, row, JUDGED_PER_STROKE / row.stroke, JUDGED_PER_STEP, JUDGED_PER_RUN
+    )
     middles = paths.mean(axis=0)
+    top, bottom, left, right = box
+    inside = np.cumsum(group[top:bottom, left:right], axis=1)
+    on_left = row.length(inside[np.arange(len(paths))[:, None], paths])
     chosen: list[int] = []
     for end in np.argsort(costs, kind="stable"):
         if len(chosen) == wanted or not np.isfinite(costs[end]):
             break
-        if all(abs(middles[end] - middles[other]) >= CUT_APART * row.height for other in chosen):
+        moved = np.abs(on_left[:, [end]] - on_left[:, chosen]).sum(axis=0)
+        if (moved >= CUT_APART).all():
             chosen.append(int(end))
     return [
         (left_of(group, box, paths[:, end]), float(costs[end]))
@@ -405,14 +414,20 @@ def candidate_cuts(group: np.ndarray, row: Row) -> list[tuple[np.ndarray, float]
 
 
 def cut_costs(
-    group: np.ndarray, row: Row, per_cell: float, per_step: float = 0.0
+    group: np.ndarray,
+    row: Row,
+    per_cell: float,
+    per_step: float = 0.0,
+    per_run: float = np.inf,
 ) -> tuple[Box, np.ndarray, np.ndarray]:
     """The group's bounding box, and for each of its bottom columns the cheapest path from top
     to bottom ending there (`cheapest_paths`: its columns (rows, width) inside the box) and
     its cost, infinite when a side would be too short or too light for a digit."""
     top, bottom, left, right = box = bounding_box(group)
     inside = np.cumsum(group[top:bottom, left:right], axis=1)
-    paths, costs = cheapest_paths(dilate(group, 1)[top:bottom, left:right], per_cell, per_step)
+    paths, costs = cheapest_paths(
+        dilate(group, 1)[top:bottom, left:right], per_cell, per_step, per_run
+    )
     on_left = inside[np.arange(len(paths))[:, None], paths]
     for side in (on_left, inside[:, -1:] - on_left):
         short = spans(side > 0) < PART_HEIGHT * row.height
@@ -429,36 +444,70 @@ def left_of(group: np.ndarray, box: Box, path: np.ndarray) -> np.ndarray:
 
 
 def cheapest_paths(
-    ink: np.ndarray, per_cell: float, per_step: float
+    ink: np.ndarray, per_cell: float, per_step: float, per_run: float = np.inf
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-to-bottom paths through a bool ink mask that move down a row at a time and at
-    most one column sideways, by dynamic programming as in seam carving.
+    most one column sideways, and along a row by up to its width, by dynamic programming as in
+    seam carving.
 
-    For each bottom column, the cheapest path ending there: its columns (rows, width) and
-    its cost, ink entries + `per_cell` * ink cells + `per_step` * sideways steps. The caller
-    thickens the ink by a cell first, so no path slips diagonally between the cells of a thin
-    stroke.
+    For each bottom column, the cheapest path ending there: the column it leaves each row by
+    (rows, width) and its cost, ink entries + `per_cell` * ink cells + `per_step` * sideways
+    steps between rows + `per_run` * steps along a row (infinite: none). A path running along
+    a row parts the ink above it from the ink below: it can pass under a digit's overhanging
+    stroke (a 7's bar, a 9's tail). The caller thickens the ink by a cell first, so no path
+    slips diagonally between the cells of a thin stroke.
     """
     height, width = ink.shape
     total = ink[0] * (1 + per_cell)
     moves = np.zeros((height, width), dtype=np.int64)
-    for row in range(1, height):
-        padded = np.pad(total, 1, constant_values=np.inf)
-        above = np.pad(ink[row - 1], 1)
-        entering = [ink[row] & ~above[shift : shift + width] for shift in range(3)]
-        options = np.stack(
-            [
-                padded[shift : shift + width] + entering[shift] + per_step * (shift != 1)
-                for shift in range(3)
-            ]
-        )
-        moves[row] = np.argmin(options, axis=0) - 1
-        total = options.min(axis=0) + per_cell * ink[row]
+    entries = np.zeros((height, width), dtype=np.int64)
+    for row in range(height):
+        if row > 0:
+            padded = np.pad(total, 1, constant_values=np.inf)
+            above = np.pad(ink[row - 1], 1)
+            entering = [ink[row] & ~above[shift : shift + width] for shift in range(3)]
+            options = np.stack(
+                [
+                    padded[shift : shift + width] + entering[shift] + per_step * (shift != 1)
+                    for shift in range(3)
+                ]
+            )
+            moves[row] = np.argmin(options, axis=0) - 1
+            total = options.min(axis=0) + per_cell * ink[row]
+        total, entries[row] = along_row(total, ink[row], per_cell, per_run)
     paths = np.zeros((height, width), dtype=np.int64)
-    paths[-1] = np.arange(width)
-    for row in range(height - 1, 0, -1):
-        paths[row - 1] = paths[row] + moves[row, paths[row]]
+    column = np.arange(width)
+    for row in range(height - 1, -1, -1):
+        paths[row] = column
+        entry = entries[row, column]
+        column = entry + moves[row, entry]
     return paths, total
+
+
+def along_row(
+    arriving: np.ndarray, ink: np.ndarray, per_cell: float, per_run: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cheapest costs of leaving a row by each column, moving along it from the column
+    a path arrived by, and those columns: float (width,), int (width,). A step into column j
+    costs `per_run`, `per_cell` into an ink cell and 1 into a stroke; a run from i to j costs the
+    difference of their cumulative step costs, so each direction is a running minimum."""
+    width = len(arriving)
+    best, entry = arriving.copy(), np.arange(width)
+    if not np.isfinite(per_run):
+        return best, entry
+    for flip in (slice(None), slice(None, None, -1)):
+        cells, costs = ink[flip], arriving[flip]
+        into = per_run + per_cell * cells + (cells & ~np.concatenate([[False], cells[:-1]]))
+        into[0] = 0.0
+        cumulative = np.cumsum(into)
+        offset = costs - cumulative
+        lowest = np.minimum.accumulate(offset)
+        source = np.maximum.accumulate(np.where(offset <= lowest, np.arange(width), 0))
+        run = (lowest + cumulative)[flip]
+        better = run < best
+        best[better] = run[better]
+        entry[better] = (source if flip.step is None else width - 1 - source)[flip][better]
+    return best, entry
 
 
 def spans(rows_with_ink: np.ndarray) -> np.ndarray:

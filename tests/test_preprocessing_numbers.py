@@ -17,6 +17,7 @@ from preprocessing import (
     split_digits,
     to_mnist,
 )
+from preprocessing.numbers import cheapest_paths
 
 CANVAS = (900, 300)  # width, height: the Number tab's canvas
 
@@ -317,3 +318,15 @@ def test_with_a_judge_a_one_touching_a_zero_along_its_side_is_split_from_it(
     assert model.predict(np.stack(digits)).tolist() == ([1, 0] if one_first else [0, 1])
     for digit, layer in zip(digits, layers, strict=True):
         assert alike(digit, alone(layer)) > 0.8
+
+
+def test_a_cut_runs_along_a_row_under_an_overhanging_bar():
+    ink = np.zeros((10, 10), dtype=bool)
+    ink[0, :6] = True  # a bar, over ...
+    ink[1:, 2] = True  # ... its own stem ...
+    ink[2:, 4] = True  # ... and the next digit's stroke
+    _, straight = cheapest_paths(ink, per_cell=0.0, per_step=1.0)
+    paths, costs = cheapest_paths(ink, per_cell=0.0, per_step=1.0, per_run=0.1)
+    assert straight[3] >= 1  # without runs, a cut must cross the bar or a stroke
+    assert costs[3] == pytest.approx(0.3)  # in at column 6 above, along row 1 to column 3
+    assert paths[0, 3] >= 6 and (paths[2:, 3] == 3).all()
