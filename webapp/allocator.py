@@ -6,7 +6,8 @@ Loading the model frees several such working arrays (the search bound's sample, 
 projections), so the app carried about 35 MB it no longer used, at its peak (at start) and after.
 Fixing the threshold at THRESHOLD_BYTES makes each larger array a mapping of its own, returned
 when it is freed. Measured on one drawing's classification: no change in median or p95. Where the
-C library has no ``mallopt`` (macOS, Windows) this does nothing.
+C library has no ``mallopt`` (macOS, Windows, or musl, whose mallopt takes nothing) this does
+nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,6 @@ def return_freed_arrays() -> bool:
     """Fix the allocator's mapping threshold; whether the C library took it."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no C library to open by name (Windows)
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, THRESHOLD_BYTES))
