@@ -375,7 +375,7 @@ def cheapest_cut(group: np.ndarray, row: Row) -> tuple[np.ndarray | None, int]:
     joins two digits every cut along it is as good, and two digits meet nearer the middle
     than one digit's own stroke does.
     """
-    box, paths, costs = cut_costs(group, row, PER_CELL)
+    box, paths, costs, _ = cut_costs(group, row, PER_CELL)
     if not np.isfinite(costs.min()):
         return None, 0
     strokes = np.floor(costs)
@@ -393,13 +393,11 @@ def candidate_cuts(group: np.ndarray, row: Row) -> list[tuple[np.ndarray, float]
     if width < SPLIT_WIDTH:
         return []
     wanted = min(MAX_CUTS, int(width / CUT_EVERY))
-    box, paths, costs = cut_costs(
+    box, paths, costs, on_left = cut_costs(
         group, row, JUDGED_PER_STROKE / row.stroke, JUDGED_PER_STEP, JUDGED_PER_RUN
     )
     middles = paths.mean(axis=0)
-    top, bottom, left, right = box
-    inside = np.cumsum(group[top:bottom, left:right], axis=1)
-    on_left = row.length(inside[np.arange(len(paths))[:, None], paths])
+    on_left = row.length(on_left)
     chosen: list[int] = []
     for end in np.argsort(costs, kind="stable"):
         if len(chosen) == wanted or not np.isfinite(costs[end]):
@@ -419,10 +417,11 @@ def cut_costs(
     per_cell: float,
     per_step: float = 0.0,
     per_run: float = np.inf,
-) -> tuple[Box, np.ndarray, np.ndarray]:
+) -> tuple[Box, np.ndarray, np.ndarray, np.ndarray]:
     """The group's bounding box, and for each of its bottom columns the cheapest path from top
-    to bottom ending there (`cheapest_paths`: its columns (rows, width) inside the box) and
-    its cost, infinite when a side would be too short or too light for a digit."""
+    to bottom ending there (`cheapest_paths`: its columns (rows, width) inside the box), its
+    cost, infinite when a side would be too short or too light for a digit, and the ink cells
+    left of it in each row (rows, width)."""
     top, bottom, left, right = box = bounding_box(group)
     inside = np.cumsum(group[top:bottom, left:right], axis=1)
     paths, costs = cheapest_paths(
@@ -432,7 +431,7 @@ def cut_costs(
     for side in (on_left, inside[:, -1:] - on_left):
         short = spans(side > 0) < PART_HEIGHT * row.height
         costs[short | (row.length(side.sum(axis=0)) < PART_LENGTH)] = np.inf
-    return box, paths, costs
+    return box, paths, costs, on_left
 
 
 def left_of(group: np.ndarray, box: Box, path: np.ndarray) -> np.ndarray:
