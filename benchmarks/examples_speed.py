@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 
 import knn
+from benchmarks.timing import call_ms
 
 
 def main() -> None:
@@ -28,13 +28,8 @@ def main() -> None:
     print(f"with_examples over {len(model.labels)} training digits ({args.repeat} builds each)")
     for n in (1, 10, 100):
         images, labels = mnist.test_images[:n], mnist.test_labels[:n]
-        seconds = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            variant = model.with_examples(images, labels)
-            seconds.append(time.perf_counter() - start)
-        assert variant.images is model.images
-        ms = 1000 * np.array(seconds)
+        ms = call_ms(args.repeat, model.with_examples, images, labels)
+        assert model.with_examples(images, labels).images is model.images
         print(
             f"  {n:>3} examples: median {np.median(ms):6.2f} ms"
             f"  p95 {np.percentile(ms, 95):6.2f} ms"

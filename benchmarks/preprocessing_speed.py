@@ -1,16 +1,16 @@
 """Benchmark: time of `to_mnist` on Sketchpad-like canvases with a typical digit drawn on them.
 
-python benchmarks/preprocessing_speed.py --repeats 200
+    python -m benchmarks.preprocessing_speed [--repeats 200]
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from benchmarks.timing import call_ms
 from preprocessing import to_mnist
 
 # A "2" as a polyline in a unit square: (x, y) points, y down.
@@ -32,13 +32,8 @@ def sketchpad_canvas(side: int, brush: int, transparent: bool) -> np.ndarray:
 
 def time_to_mnist(canvas: np.ndarray, repeats: int) -> tuple[float, float]:
     """Median and 95th percentile of `to_mnist(canvas)` in milliseconds."""
-    to_mnist(canvas)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        to_mnist(canvas)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times)), 1000 * float(np.percentile(times, 95))
+    ms = call_ms(repeats, to_mnist, canvas)
+    return float(np.median(ms)), float(np.percentile(ms, 95))
 
 
 def main() -> None:

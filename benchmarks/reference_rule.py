@@ -24,13 +24,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import time
 
 import numpy as np
 
 import knn
 from benchmarks.drawn_digits import black_on_white, centre_lines, draw_strokes
 from benchmarks.non_digits import make_non_digits
+from benchmarks.timing import call_ms
 from knn.calibrate import HeldOut, fit_calibration, held_out_neighbours, judge_all
 from knn.model import DigitModel, looks_like_digits, nearest_references, non_digit_shares
 from knn.nondigits import N_REFERENCES, REFERENCE_SEED, make_references
@@ -51,17 +51,6 @@ def with_references(held_out: HeldOut, model: DigitModel, digits: np.ndarray) ->
     return dataclasses.replace(
         held_out, non_digit_shares=shares, reference_nearest=nearest_references(references)
     )
-
-
-def classify_ms(model: DigitModel, digit: np.ndarray, repeats: int = 100) -> float:
-    """Median milliseconds of ``model.classify(digit)``."""
-    model.classify(digit)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.classify(digit)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
 
 
 def main() -> None:
@@ -102,7 +91,7 @@ def main() -> None:
             name: judge_all(searched, x)
             for name, x in (("drawn", drawn), ("others", others.digits))
         }
-        ms = classify_ms(searched, drawn[0])
+        ms = float(np.median(call_ms(100, searched.classify, drawn[0])))
         for exponent in args.exponents:
             fitted = fit_calibration(fitted_on, exponent)
             kept = {
