@@ -43,7 +43,11 @@ if missing:
 log.info("Model ready: %s, %d training digits", model.dataset, len(model.labels))
 log.info("Corrections are kept in %s", store.path)
 demo = build_demo(
-    model, store, OFFLINE_NOTICE if missing else None, load_report(settings.cache_dir)
+    model,
+    store,
+    OFFLINE_NOTICE if missing else None,
+    load_report(settings.cache_dir),
+    knn.load_judge(model, settings.cache_dir),
 )
 
 if __name__ == "__main__":

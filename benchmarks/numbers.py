@@ -6,8 +6,9 @@ number from 75 to 100% of its tallest digit, a slope of up to 4 degrees, gaps of
 the digit height, and about one gap in five touching or overlapping by up to 15%, on the
 Number tab's 900x300 canvas, black on white or on transparent paper (a Sketchpad dict).
 
-For `split_digits` by geometry alone and with `knn.DigitJudge` (the classifier judging candidate
-cuts), for the naive baseline (cuts at empty columns only) and for the ceiling (each digit's
+For `split_digits` by geometry alone and with the app's judge (`knn.load_judge`: the classifier
+judging candidate cuts, with its misfits, `knn.misfits`) and without its misfits, for the naive
+baseline (cuts at empty columns only) and for the ceiling (each digit's
 own ink alone on the canvas through `to_mnist`: what perfect splitting reads), it reports
 numbers whose digit count is right, numbers read exactly, and digits right
 (1 - edit distance / digits, over all numbers), and the time `split_digits` takes.
@@ -41,7 +42,7 @@ from benchmarks.drawn_digits import (
     draw_skeleton,
     transparent_paper,
 )
-from knn.judge import DigitJudge
+from knn.judge import DigitJudge, load_judge
 from preprocessing import Judge, TooManyDigitsError, split_digits, to_mnist
 from preprocessing.ink import find_ink
 from preprocessing.inputs import load_drawing
@@ -226,10 +227,11 @@ def main() -> None:
     model = knn.load_model(
         data_dir=args.data_dir, cache_dir=args.cache_dir, n_train=n_train, download=False
     )
-    judge = DigitJudge(model)
+    judge = load_judge(model, args.cache_dir)
     numbers = make_numbers(images, labels, args.n, np.random.default_rng(args.seed))
     geometry, geometry_ms = split_timed(numbers, None)
     judged, judged_ms = split_timed(numbers, judge)
+    plain, plain_ms = split_timed(numbers, DigitJudge(model))
     naive = [split_at_empty_columns(number.drawing) for number in numbers]
     ceiling = [[to_mnist(alone) for alone in number.digits_alone] for number in numbers]
     digits = sum(len(number.labels) for number in numbers)
@@ -238,12 +240,14 @@ def main() -> None:
     exact_geometry = report("split_digits, geometry", read(geometry, model.predict), numbers)
     judged_readings = read(judged, model.predict)
     exact_judged = report("split_digits, judged", judged_readings, numbers)
+    exact_plain = report("judged, no misfits", read(plain, model.predict), numbers)
     report("naive: empty columns", read(naive, model.predict), numbers)
     ceiling_readings = read(ceiling, model.predict)
     best = report("ceiling: digits alone", ceiling_readings, numbers)
     for name, exact, ms in [
         ("geometry", exact_geometry, geometry_ms),
         ("judged", exact_judged, judged_ms),
+        ("judged without misfits", exact_plain, plain_ms),
     ]:
         print(
             f"split_digits, {name}, reads {exact / best:.1%} as many numbers exactly as the "

@@ -20,7 +20,7 @@ from knn.data import (
 from knn.engine import KNNClassifier, NotFittedError
 from knn.fallback import load_model_or_fallback
 from knn.features import extract_features
-from knn.judge import DigitJudge
+from knn.judge import DigitJudge, load_judge
 from knn.model import Classification, DigitModel, Neighbour, load_model
 from knn.params import ModelParams
 
@@ -39,6 +39,7 @@ __all__ = [
     "Neighbour",
     "NotFittedError",
     "extract_features",
+    "load_judge",
     "load_mnist",
     "load_model",
     "load_model_or_fallback",

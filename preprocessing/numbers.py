@@ -17,8 +17,11 @@ differently from the others), each candidate digit between two of them
 is made by `mnist_from_ink` and judged (all in one call), and each group is read, cut or not,
 as the candidates of least total cost by dynamic programming over its cuts: each candidate's
 unlikeness, a cost for width beyond a digit's, a prior per digit, and the cost of the cuts it
-is read with (the strokes they cross). `preprocessing` knows no classifier: the judge is passed
-in.
+is read with (the strokes they cross). No such cut parts a 1 drawn into its neighbour (through
+a 4's bar, into a 6's stem), so each digit read wide enough for a 1 and a digit is offered
+once more as one of its straight strokes (`preprocessing.straight`) and the rest, judged in a
+second call and read as two where they cost less. `preprocessing` knows no classifier: the
+judge is passed in.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from preprocessing.inputs import load_drawing
 from preprocessing.morphology import dilate, stroke_width
 from preprocessing.pipeline import mnist_from_ink
 from preprocessing.specks import label_groups
+from preprocessing.straight import straight_strokes
 
 MAX_DIGITS = 12  # a 900 px canvas holds about a dozen legible digits; more is not one number
 ANALYSIS_SIDE = 300  # the ink is analysed on a grid of at most about this many cells across
@@ -70,6 +74,10 @@ WIDTH_COST = 2.0  # ... cost this per squared digit height beyond it: the judge 
 CUT_COST = 0.2  # a reading pays this per unit of its cuts' costs: a cut across two strokes
 # of a wide 0 costs more than one through the joint of two touching digits
 DIGIT_PRIOR = 0.35  # added to the cost of every digit read: higher, fewer digits
+PEEL_WIDTH = 0.45  # digits read this wide may be a 1 drawn into a digit: a straight stroke ...
+ONE_HEIGHT = 0.7  # ... this tall at either end is offered as a 1 ...
+PEELED_HEIGHT = 0.6  # ... with the rest, this tall, as the other digit
+SLIVER_LENGTH = 0.3  # pieces of the rest lighter than this are the stroke's edges, peeled too
 
 Judge = Callable[[np.ndarray], np.ndarray]
 """Scores candidate digits, uint8 (n, 28, 28), 0 paper, 255 ink: float (n,), how unlike a digit
@@ -143,32 +151,103 @@ def reading_order(parts: list[np.ndarray], height: float) -> list[int]:
 
 def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
     """Read each group as the candidate digits of least total cost (`candidate_cost`),
-    judging the candidates of every group with a choice in one call; then drop specks and
-    order left to right as `reading_order` does. MNIST digits as `split_digits` returns."""
+    judging the candidates of every group with a choice in one call; then offer each digit
+    read a straight stroke peeled off either end (`peel_ones`); then drop specks and order
+    left to right as `reading_order` does. MNIST digits as `split_digits` returns."""
     readings = [candidate_parts(group, layout.row) for group in layout.groups]
     choices = [reading for reading in readings if len(reading.parts) > 1]
     images = [
         mnist_from_ink(layout.alone(p)) for reading in choices for p in reading.parts.values()
     ]
     unlike, rendered = iter(judge(np.stack(images)) if images else []), iter(images)
-    parts: list[np.ndarray] = []
-    digits: list[np.ndarray | None] = []
+    read: list[Reading] = []
     for reading in readings:
         if len(reading.parts) == 1:
-            parts.extend(reading.parts.values())
-            digits.append(None)
+            read.extend(Reading(part, None, None) for part in reading.parts.values())
             continue
-        cost = {
-            span: candidate_cost(reading, span, next(unlike), layout.row) for span in reading.parts
-        }
-        image = {span: next(rendered) for span in reading.parts}
-        for span in cheapest_reading(cost):
-            parts.append(reading.parts[span])
-            digits.append(image[span])
+        judged = {span: (next(unlike), next(rendered)) for span in reading.parts}
+        for span in cheapest_reading(
+            {
+                span: candidate_cost(reading, span, score, layout.row)
+                for span, (score, _) in judged.items()
+            }
+        ):
+            score, image = judged[span]
+            part = reading.parts[span]
+            read.append(Reading(part, image, float(score) + width_cost(part, layout.row)))
+    read = peel_ones(read, layout, judge)
     return [
-        mnist_from_ink(layout.alone(parts[i])) if digits[i] is None else digits[i]
-        for i in reading_order(parts, layout.row.height)
+        mnist_from_ink(layout.alone(read[i].part)) if read[i].image is None else read[i].image
+        for i in reading_order([r.part for r in read], layout.row.height)
     ]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A digit read: its cells, and when judged its image and its shape's cost (unlikeness and
+    `width_cost`); None for both when it was never judged."""
+
+    part: np.ndarray
+    image: np.ndarray | None
+    shape: float | None
+
+
+def peel_ones(read: list[Reading], layout: Layout, judge: Judge) -> list[Reading]:
+    """The digits read, each wide enough for a 1 and a digit replaced by one of its straight
+    strokes and the rest without it (`peels`) where the judge finds the two cost less than the
+    whole and `DIGIT_PRIOR`: a 1 drawn into its neighbour, which no cut parts. The digits never
+    judged and all the pairs are judged in one more call."""
+    row = layout.row
+    offers = [peels(r.part, row) for r in read]
+    masks = [
+        mask
+        for r, offered in zip(read, offers, strict=True)
+        if offered
+        for mask in [*([r.part] if r.image is None else []), *(m for p in offered for m in p)]
+    ]
+    if not masks:
+        return read
+    images = [mnist_from_ink(layout.alone(mask)) for mask in masks]
+    unlike, rendered = iter(judge(np.stack(images))), iter(images)
+    peeled: list[Reading] = []
+    for r, offered in zip(read, offers, strict=True):
+        if not offered:
+            peeled.append(r)
+            continue
+        if r.image is None:
+            r = Reading(r.part, next(rendered), float(next(unlike)) + width_cost(r.part, row))
+        best, chosen = r.shape, [r]
+        for pair in offered:
+            sides = [
+                Reading(side, next(rendered), float(next(unlike)) + width_cost(side, row))
+                for side in pair
+            ]
+            cost = sum(side.shape for side in sides) + DIGIT_PRIOR
+            if cost < best:
+                best, chosen = cost, sides
+        peeled.extend(chosen)
+    return peeled
+
+
+def peels(part: np.ndarray, row: Row) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A part wide enough for a 1 and a digit, as the rest and each of its straight strokes
+    (`straight_strokes`, with the rest's slivers lighter than `SLIVER_LENGTH`: the edges of
+    the stroke its band missed), where both are digits, the rest `PEELED_HEIGHT` tall."""
+    _, _, left, right = bounding_box(part)
+    if right - left < PEEL_WIDTH * row.height:
+        return []
+    found = []
+    for one in straight_strokes(part, row.stroke / 2 + 1, ONE_HEIGHT * row.height):
+        rest = part & ~one
+        for piece in connected_strokes(rest):
+            if row.length(piece.sum()) < SLIVER_LENGTH:
+                rest, one = rest & ~piece, one | piece
+        if not rest.any() or not whole_digit(one, row):
+            continue
+        top, bottom, _, _ = bounding_box(rest)
+        if bottom - top >= PEELED_HEIGHT * row.height and digit_sized(rest, row):
+            found.append((rest, one))
+    return found
 
 
 Span = tuple[int, int]  # a candidate digit between two of a group's boundaries, left then right

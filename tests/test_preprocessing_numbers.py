@@ -18,6 +18,7 @@ from preprocessing import (
     to_mnist,
 )
 from preprocessing.numbers import cheapest_paths
+from preprocessing.straight import straight_strokes
 
 CANVAS = (900, 300)  # width, height: the Number tab's canvas
 
@@ -330,3 +331,30 @@ def test_a_cut_runs_along_a_row_under_an_overhanging_bar():
     assert straight[3] >= 1  # without runs, a cut must cross the bar or a stroke
     assert costs[3] == pytest.approx(0.3)  # in at column 6 above, along row 1 to column 3
     assert paths[0, 3] >= 6 and (paths[2:, 3] == 3).all()
+
+
+@pytest.mark.parametrize("one_height", [200, 180], ids=["taller", "as tall"])
+def test_with_a_judge_a_one_drawn_through_a_fours_bar_comes_back_as_two_digits(
+    model, judge, one_height
+):
+    layers = [draw(FOUR, (200, 60, 150, 180)), draw(ONE, (330, 240 - one_height, 20, one_height))]
+    assert (layers[0] & layers[1]).any()  # the bar runs on past the 1: no cut parts them
+    digits = split_digits(on_paper(*layers), judge)
+    assert model.predict(np.stack(digits)).tolist() == [4, 1]
+    own = [alike(digit, alone(layer)) for digit, layer in zip(digits, layers, strict=True)]
+    assert min(own) > 0.55  # each keeps most of its ink; the bar's end goes to one of them
+    assert (
+        alike(digits[0], alone(layers[1])) < own[0] and alike(digits[1], alone(layers[0])) < own[1]
+    )
+
+
+def test_the_straight_strokes_of_a_part_are_its_long_straight_runs_of_ink():
+    part = np.zeros((40, 40), dtype=bool)
+    part[2:38, 5:8] = True  # a straight stroke at the left ...
+    part[20:23, 5:35] = True  # ... a bar from it ...
+    part[2:38, 32:35] = True  # ... to one at the right ...
+    part[25:38, 19:22] = True  # ... over a short one between
+    left, right = straight_strokes(part, 2.5, 30)
+    assert left[2:38, 5:8].all() and not left[:, 10:].any()
+    assert right[2:38, 32:35].all() and not right[:, :30].any()
+    assert straight_strokes(part, 2.5, 37) == []  # none is straight so long

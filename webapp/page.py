@@ -78,10 +78,12 @@ def build_demo(
     store: ExampleStore,
     notice: str | None = None,
     report: dict[str, Any] | None = None,
+    judge: knn.DigitJudge | None = None,
 ) -> gr.Blocks:
     """The page for ``model``, keeping visitors' corrections in ``store``, with ``notice`` as a
-    banner and ``report`` in the About panel."""
-    judge = knn.DigitJudge(model)  # where a written number's touching digits part
+    banner and ``report`` in the About panel; ``judge`` says where a written number's touching
+    digits part (default: one without misfits, :class:`knn.DigitJudge`)."""
+    judge = judge or knn.DigitJudge(model)
     with gr.Blocks(title="Draw a digit", delete_cache=(FILE_LIFETIME, FILE_LIFETIME)) as demo:
         gr.Markdown(INTRO)
         if notice:
