@@ -83,7 +83,7 @@ def build_demo(
     """The page for ``model``, keeping visitors' corrections in ``store``, with ``notice`` as a
     banner and ``report`` in the About panel; ``judge`` says where a written number's touching
     digits part (default: one without misfits, :class:`knn.DigitJudge`)."""
-    judge = judge or knn.DigitJudge(model)
+    judge = judge if judge is not None else knn.DigitJudge(model)
     with gr.Blocks(title="Draw a digit", delete_cache=(FILE_LIFETIME, FILE_LIFETIME)) as demo:
         gr.Markdown(INTRO)
         if notice:
