@@ -68,12 +68,15 @@ class DigitJudge:
 
     def __call__(self, digits: np.ndarray) -> np.ndarray:
         typical = self.typical()
-        distances, indices = self.model.kneighbors(digits)
+        if self.misfits:
+            (distances, indices), (misfits, _) = self.model.neighbours_and_references(digits)
+        else:
+            distances, indices = self.model.kneighbors(digits)
         nearest = distances[:, 0] - EXCUSED_SHARE * typical[self.model.labels[indices[:, 0]]]
         unlike = nearest * np.abs(nearest) / float(np.median(typical)) ** 2
         if not self.misfits:
             return unlike
-        misfit = nearest_references(self.model.reference_neighbours(digits)[0])
+        misfit = nearest_references(misfits)
         return unlike + MISFIT_COST * np.maximum(0.0, distances[:, 0] / misfit - MISFIT_RATIO)
 
     def typical(self) -> np.ndarray:

@@ -37,6 +37,7 @@ NARROWEST = 0.35  # digits narrower than this share of their height (1s) are not
 PART_INK = 0.25  # a part keeps at least this share of the digit's ink ...
 PART_HEIGHT = 0.4  # ... and this share of its height
 MARGIN = 20  # paper around a misfit before it goes through the pipeline, in pixels
+INKED = 64  # a pixel of an enlarged digit this dark or darker counts as ink
 
 
 def make_misfits(images: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -52,7 +53,7 @@ def make_misfits(images: np.ndarray, n: int, seed: int) -> np.ndarray:
         part = _part(digit, rng) if digit.shape[1] >= NARROWEST * digit.shape[0] else None
         if part is not None:
             parts.append(part)
-    return np.stack([mnist_from_ink(Image.fromarray(_on_paper(m))) for m in pairs + parts])
+    return np.stack([mnist_from_ink(Image.fromarray(np.pad(m, MARGIN))) for m in pairs + parts])
 
 
 def _enlarged(image: np.ndarray, size: int = 28 * SCALE) -> np.ndarray:
@@ -94,16 +95,12 @@ def _part(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     line = at + slope * (np.arange(height)[:, None] - height / 2)
     left = np.arange(width)[None, :] < line
     part = np.where(left if rng.random() < 0.5 else ~left, digit, 0).astype(np.uint8)
-    inked = np.flatnonzero((part > 64).any(axis=1))
+    ink = part > INKED
+    rows = np.flatnonzero(ink.any(axis=1))
     if (
-        not len(inked)
-        or inked[-1] - inked[0] < PART_HEIGHT * height
-        or (part > 64).sum() < PART_INK * (digit > 64).sum()
+        not len(rows)
+        or rows[-1] - rows[0] < PART_HEIGHT * height
+        or ink.sum() < PART_INK * (digit > INKED).sum()
     ):
         return None
     return part
-
-
-def _on_paper(ink: np.ndarray) -> np.ndarray:
-    """The ink with ``MARGIN`` pixels of paper around it."""
-    return np.pad(ink, MARGIN)

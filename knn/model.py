@@ -362,13 +362,19 @@ class DigitModel:
         non-digit references, nearest first; (n, 0) for a model without references."""
         return self._reference_neighbours(*self._features(images))
 
+    def neighbours_and_references(
+        self, images: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """``kneighbors`` and ``reference_neighbours`` of the same images, their features
+        computed once."""
+        features = self._features(images)
+        return self._neighbours(*features), self._reference_neighbours(*features)
+
     def judge(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For images uint8 (n, 28, 28): the distances float64 (n,) to the nearest training
         digit and to the nearest non-digit reference (inf without references), and the
         non-digit share (n,) (see :class:`Classification`)."""
-        features = self._features(images)
-        distances, _ = self._neighbours(*features)
-        references = self._reference_neighbours(*features)[0]
+        (distances, _), (references, _) = self.neighbours_and_references(images)
         shares = non_digit_shares(distances, references, self.params.n_neighbors)
         return distances[:, 0], nearest_references(references), shares
 
