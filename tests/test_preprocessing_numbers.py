@@ -17,7 +17,7 @@ from preprocessing import (
     split_digits,
     to_mnist,
 )
-from preprocessing.numbers import cheapest_paths
+from preprocessing.numbers import cheapest_paths, reading_order
 from preprocessing.straight import straight_strokes
 
 CANVAS = (900, 300)  # width, height: the Number tab's canvas
@@ -358,3 +358,12 @@ def test_the_straight_strokes_of_a_part_are_its_long_straight_runs_of_ink():
     assert left[2:38, 5:8].all() and not left[:, 10:].any()
     assert right[2:38, 32:35].all() and not right[:, :30].any()
     assert straight_strokes(part, 2.5, 37) == []  # none is straight so long
+
+
+def test_digits_drawn_into_each_other_are_read_in_the_order_of_their_ink():
+    one = np.zeros((40, 60), dtype=bool)
+    one[2:38, 14:17] = True  # a 1 ...
+    six = np.zeros_like(one)
+    six[2:38, 30:33] = True  # ... drawn into a 6, whose loop ...
+    six[26:38, 10:40] = True  # ... reaches further left than the 1
+    assert reading_order([six, one], 36.0) == [1, 0]
