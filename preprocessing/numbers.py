@@ -166,16 +166,12 @@ def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
         if len(reading.parts) == 1:
             read.extend(Reading(part, None, None) for part in reading.parts.values())
             continue
-        judged = {span: (next(unlike), next(rendered)) for span in reading.parts}
-        for span in cheapest_reading(
-            {
-                span: candidate_cost(reading, span, score, layout.row)
-                for span, (score, _) in judged.items()
-            }
-        ):
-            score, image = judged[span]
-            part = reading.parts[span]
-            read.append(Reading(part, image, float(score) + width_cost(part, layout.row)))
+        judged = {
+            span: judged_reading(part, next(rendered), next(unlike), layout.row)
+            for span, part in reading.parts.items()
+        }
+        costs = {span: candidate_cost(reading, span, r.shape) for span, r in judged.items()}
+        read.extend(judged[span] for span in cheapest_reading(costs))
     read = peel_ones(read, layout, judge)
     return [
         mnist_from_ink(layout.alone(read[i].part)) if read[i].image is None else read[i].image
@@ -191,6 +187,11 @@ class Reading:
     part: np.ndarray
     image: np.ndarray | None
     shape: float | None
+
+
+def judged_reading(part: np.ndarray, image: np.ndarray, unlike: float, row: Row) -> Reading:
+    """A digit read and judged: its shape costs the judge's unlikeness and its `width_cost`."""
+    return Reading(part, image, float(unlike) + width_cost(part, row))
 
 
 def peel_ones(read: list[Reading], layout: Layout, judge: Judge) -> list[Reading]:
@@ -216,13 +217,10 @@ def peel_ones(read: list[Reading], layout: Layout, judge: Judge) -> list[Reading
             peeled.append(r)
             continue
         if r.image is None:
-            r = Reading(r.part, next(rendered), float(next(unlike)) + width_cost(r.part, row))
+            r = judged_reading(r.part, next(rendered), next(unlike), row)
         best, chosen = r.shape, [r]
         for pair in offered:
-            sides = [
-                Reading(side, next(rendered), float(next(unlike)) + width_cost(side, row))
-                for side in pair
-            ]
+            sides = [judged_reading(side, next(rendered), next(unlike), row) for side in pair]
             cost = sum(side.shape for side in sides) + DIGIT_PRIOR
             if cost < best:
                 best, chosen = cost, sides
@@ -281,15 +279,11 @@ def candidate_parts(group: np.ndarray, row: Row) -> Candidates:
     return Candidates(parts, [0.0, *(cost for _, cost in cuts), 0.0])
 
 
-def candidate_cost(candidates: Candidates, span: Span, unlike: float, row: Row) -> float:
-    """What reading a candidate as a digit costs: the judge's unlikeness, its `width_cost`, and
+def candidate_cost(candidates: Candidates, span: Span, shape: float) -> float:
+    """What reading a candidate as a digit costs: its shape's cost (`judged_reading`), and
     `CUT_COST` per unit of its right boundary's cost (every cut used is one candidate's right
     boundary: a reading pays for the strokes its cuts cross)."""
-    return (
-        float(unlike)
-        + width_cost(candidates.parts[span], row)
-        + CUT_COST * candidates.boundaries[span[1]]
-    )
+    return shape + CUT_COST * candidates.boundaries[span[1]]
 
 
 def digit_sized(part: np.ndarray, row: Row) -> bool:
