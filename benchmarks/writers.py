@@ -8,17 +8,20 @@ and put through ``to_mnist`` as ``benchmarks.drawn_digits`` does:
 - a long flag on every 1, a foot under every 1, a bar across every 7, a slash through every 0,
   a 4 closed at the top, a heavy slant on everything.
 
-Each writer writes their digits in turn. "without corrections" is the base model; "with" means
-every wrong answer is corrected at once and the correction joins that writer's examples
-(``DigitModel.with_examples``), for each ``example_distance_scale`` tried (each with each
-``example_vote_scale`` tried, or with its vote at the same scale). Online accuracy is
+Each writer writes their digits in turn. "without" is the base model; a scale pair (say
+"0.9/0.3") means every wrong answer is corrected at once and the correction joins that writer's
+examples (``DigitModel.with_examples``), for each ``example_distance_scale`` tried (each with each
+``example_vote_scale`` tried, or with its vote at the same scale); "page" adds what the page does
+with the answers a writer lets stand: each that looks like a digit joins their examples with the
+label answered, the latest ``MAX_ACCEPTED``. ``--corrected 0.5 0`` adds writers who correct only
+that share of the wrong answers (the others stand, wrong). Online accuracy is
 reported per writer and overall, and for the digits that carry no mark of their writer (a writer
 with a flag on 1 and a crossed 7 writes plain 2s: a correction must not spoil them; the slanted
 writer's are still slanted). Each seed draws other digits and strokes: the knobs were chosen on
 seeds 1 to 4 and are reported on seed 0 and seeds 5 to 8. The test set is never used.
 
     python -m benchmarks.writers [--n 100] [--seeds 0] [--scales 1 0.8 0.6 0.4] [--vote-scales]
-        [--cache-dir C]
+        [--corrected 1] [--cache-dir C]
 
 The model over the first 50,000 training digits is cached as ``knn.load_model(n_train=...)``
 caches it (its non-digit references cast no vote, so they change no answer).
@@ -36,8 +39,10 @@ from PIL import Image, ImageDraw
 import knn
 from benchmarks.drawn_digits import black_on_white, centre_lines, draw_strokes
 from preprocessing import to_mnist
+from webapp.settings import MAX_ACCEPTED
 
 N_VALIDATION = 10_000
+WIDTH = 17  # a column: "0.9/0.3 page 100%"
 Habit = Callable[[np.ndarray, int], np.ndarray]
 
 
@@ -114,15 +119,35 @@ def write(
 
 
 def online_answers(
-    model: knn.DigitModel, digits: np.ndarray, labels: np.ndarray, correct: bool
+    model: knn.DigitModel,
+    digits: np.ndarray,
+    labels: np.ndarray,
+    corrected: float = 0.0,
+    let_stand: bool = False,
 ) -> np.ndarray:
-    """bool (n,): each digit answered right as the writer writes in turn; with ``correct``, each
-    wrong answer's digit joins the writer's examples before the next one."""
+    """bool (n,): each digit answered right as the writer writes in turn.
+
+    A share ``corrected`` of the wrong answers (the same ones for every call) is corrected: that
+    digit joins the writer's examples with its label before the next one. With ``let_stand``,
+    every other answer that looks like a digit stands, as the page takes it when the canvas is
+    cleared: the digit joins them with the label answered, the latest ``MAX_ACCEPTED``.
+    """
     taught, right = model, []
+    corrections: list[tuple[np.ndarray, int]] = []
+    accepted: list[tuple[np.ndarray, int]] = []
+    chance = np.random.default_rng(0)
     for digit, label in zip(digits, labels, strict=True):
-        right.append(taught.classify(digit).label == label)
-        if correct and not right[-1]:
-            taught = taught.with_examples(digit[None], np.array([label]))
+        answer = taught.classify(digit)
+        right.append(answer.label == label)
+        if not right[-1] and chance.random() < corrected:
+            corrections.append((digit, int(label)))
+        elif let_stand and answer.is_digit:
+            accepted = [*accepted, (digit, answer.label)][-MAX_ACCEPTED:]
+        else:
+            continue
+        taught_with = corrections + accepted  # in the page's order
+        images = np.stack([image for image, _ in taught_with])
+        taught = model.with_examples(images, np.array([given for _, given in taught_with]))
     return np.array(right)
 
 
@@ -136,20 +161,34 @@ def main() -> None:
     parser.add_argument(
         "--vote-scales", type=float, nargs="*", default=[], help="default: each scale's own"
     )
+    parser.add_argument(
+        "--corrected",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="shares of wrong answers corrected, with the other answers standing as the page has",
+    )
     args = parser.parse_args()
-    configs = [(scale, vote) for scale in args.scales for vote in (args.vote_scales or [scale])]
+    pairs = [(scale, vote) for scale in args.scales for vote in (args.vote_scales or [scale])]
+    # (scale, vote, share corrected, let stand): corrections alone, then as the page has them.
+    configs = [(*pair, 1.0, False) for pair in pairs]
+    configs += [(*pair, share, True) for pair in pairs for share in args.corrected]
     mnist = knn.load_mnist(args.data_dir, download=False)
     n_fit = len(mnist.train_labels) - N_VALIDATION
     model = knn.load_model(args.data_dir, args.cache_dir, n_train=n_fit, download=False)
     pool_images = mnist.train_images[-N_VALIDATION:]
     pool_labels = mnist.train_labels[-N_VALIDATION:]
     rngs = [np.random.default_rng(seed) for seed in args.seeds]
-    names = [f"{scale:g}/{vote:g}" for scale, vote in configs]
-    header = "".join(f"  {name:>10s}" for name in names)
+    names = [
+        f"{scale:g}/{vote:g}" + (f" page {share:.0%}" if stand else "")
+        for scale, vote, share, stand in configs
+    ]
+    header = "".join(f"  {name:>{WIDTH}s}" for name in names)
     seeds = " ".join(map(str, args.seeds))
     print(
         f"{'writer':30s} without{header}   ({args.n} digits each, seeds {seeds}, online accuracy;"
-        " columns: distance scale/vote scale)"
+        " columns: distance scale/vote scale, page: with the answers let stand and the share of"
+        " wrong ones corrected)"
     )
     answers, unmarked = [], []
     for name, habits in WRITERS.items():
@@ -158,10 +197,10 @@ def main() -> None:
             pick = rng.choice(N_VALIDATION, size=args.n, replace=False)
             labels = pool_labels[pick]
             digits = write(habits, pool_images[pick], labels, rng)
-            scores = [online_answers(model, digits, labels, correct=False)]
-            for scale, vote in configs:
+            scores = [online_answers(model, digits, labels)]
+            for scale, vote, share, stand in configs:
                 taught = model.with_params(example_distance_scale=scale, example_vote_scale=vote)
-                scores.append(online_answers(taught, digits, labels, correct=True))
+                scores.append(online_answers(taught, digits, labels, share, stand))
             rows.append(scores)
             marked = [MARKED[habit] for habit in habits if habit in MARKED]
             unmarked.append([right[~np.isin(labels, marked)] for right in scores])
@@ -183,7 +222,7 @@ def main() -> None:
 
 def _row(accuracies: np.ndarray) -> str:
     """Without, then each configuration, as percentages in the header's columns."""
-    return f"{accuracies[0]:7.1%}" + "".join(f"  {a:10.1%}" for a in accuracies[1:])
+    return f"{accuracies[0]:7.1%}" + "".join(f"  {a:{WIDTH}.1%}" for a in accuracies[1:])
 
 
 if __name__ == "__main__":

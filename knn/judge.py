@@ -76,7 +76,9 @@ class DigitJudge:
         unlike = nearest * np.abs(nearest) / float(np.median(typical)) ** 2
         if not self.misfits:
             return unlike
-        misfit = nearest_references(misfits)
+        # Floored at 1 (distances between distinct digits are in the thousands): a candidate
+        # that is a misfit costs much, not infinitely, and one that is also a digit costs 0.
+        misfit = np.maximum(nearest_references(misfits), 1.0)
         return unlike + MISFIT_COST * np.maximum(0.0, distances[:, 0] / misfit - MISFIT_RATIO)
 
     def typical(self) -> np.ndarray:

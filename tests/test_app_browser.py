@@ -101,6 +101,20 @@ def test_a_correction_is_learnt_at_once_for_this_visitor(page: Page) -> None:
     expect(page.locator("#yours img")).to_have_count(1)
 
 
+def test_an_answer_let_stand_is_learnt_when_the_canvas_is_cleared(page: Page) -> None:
+    chromium.draw(page, SEVEN)
+    expect(page.locator("#prediction h2")).to_have_text("7")
+    expect(page.locator("#neighbours .yours")).to_have_count(0)
+    page.locator("#sketchpad button[aria-label='Clear canvas']").click()
+    expect(page.locator("#votes")).to_contain_text("draw a digit", ignore_case=True)
+    chromium.draw(page, SEVEN)  # the next one, drawn alike: the first is among its neighbours
+    expect(page.locator("#prediction h2")).to_have_text("7")
+    expect(page.locator("#neighbours .yours").first).to_be_visible()
+    page.get_by_text("Your examples").click()
+    expect(page.locator("#yours")).to_contain_text("Answers you let stand")
+    expect(page.locator("#yours img")).to_have_count(1)
+
+
 def test_a_number_is_read_as_it_is_written(page: Page) -> None:
     page.get_by_role("tab", name="Number").click()
     expect(page.locator("#number-pad canvas").first).to_be_visible()

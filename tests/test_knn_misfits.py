@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -58,6 +60,15 @@ def test_misfits_make_the_judge_tell_two_digits_drawn_as_one_from_one(mnist, mod
     misfit = judge.model.reference_neighbours(pairs)[0][:, 0]
     expected = knn.judge.MISFIT_COST * np.maximum(0, digit / misfit - MISFIT_RATIO)
     np.testing.assert_allclose(added_pairs, expected, atol=1e-9)
+
+
+def test_a_candidate_that_is_a_misfit_costs_much_but_not_infinitely(model, misfits) -> None:
+    judge = DigitJudge(model, misfits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by a zero distance
+        scores = judge(np.stack([misfits[0], model.images[0]]))
+    assert np.isfinite(scores).all() and scores[0] > 100 * knn.judge.MISFIT_COST
+    assert scores[1] == pytest.approx(DigitJudge(model)(model.images[:1])[0])
 
 
 def test_load_judge_caches_the_misfits_keyed_by_the_training_digits(

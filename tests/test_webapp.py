@@ -276,10 +276,10 @@ def test_a_correction_teaches_this_visitor_alone(
     assert model.classify(digit).label == 7  # the shared model, as every other visitor sees it
     assert answers.for_visitor(model, answers.NOBODY) is model
     assert store.count(session="visitor") == 1 and store.count(session="stranger") == 0
-    html, choices = view.examples_view(mine.examples)
+    html, choices = view.examples_view(mine.examples, mine.accepted)
     ids = mine.examples.ids
-    assert len(img_sources(html)) == 1 and choices == [(f"#{ids[0]}: a 1", int(ids[0]))]
-    forgotten = answers.forget(store, model, mine, int(ids[0]), "visitor", None)
+    assert len(img_sources(html)) == 1 and choices == [(f"#{ids[0]}: a 1", f"correction {ids[0]}")]
+    forgotten = answers.forget(store, model, mine, f"correction {ids[0]}", "visitor", None)
     assert len(forgotten.examples.ids) == 0 and store.count() == 0
     assert answers.for_visitor(model, forgotten).classify(digit).label == 7
 
@@ -305,8 +305,37 @@ def test_a_visitors_model_is_built_when_their_corrections_change_only(
     first = answers.for_visitor(model, mine)
     assert all(answers.for_visitor(model, mine) is first for _ in range(3))  # no rebuild
     assert builds == [1, 2]
-    mine = answers.forget(store, model, mine, int(mine.examples.ids[0]), "visitor", None)
+    mine = answers.forget(store, model, mine, f"correction {mine.examples.ids[0]}", "visitor", None)
     assert builds == [1, 2, 1] and answers.for_visitor(model, mine) is not first
+    mine = answers.accept(model, seven, 7, mine)
+    assert builds == [1, 2, 1, 2]  # an answer let stand builds it once too, with the correction
+
+
+def test_answers_let_stand_teach_this_visitor_in_memory_only(
+    model: knn.DigitModel, store: ExampleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(answers, "MAX_ACCEPTED", 2)
+    seven, one = preprocessing.to_mnist(SEVEN), preprocessing.to_mnist(ONE)
+    mine = answers.accept(model, seven, 7, answers.NOBODY)
+    taught = answers.for_visitor(model, mine).classify(seven)
+    assert taught.neighbours[0].source == "yours" and taught.neighbours[0].label == 7
+    assert model.classify(seven).neighbours[0].source == "training"  # the shared model
+    assert store.count() == 0  # nothing of it is kept on the server
+    mine = answers.accept(model, one, 1, answers.accept(model, one, 1, mine))
+    assert mine.accepted.ids.tolist() == [2, 3] and mine.accepted.labels.tolist() == [1, 1]
+    mine = answers.teach(store, model, seven, 1, 7, mine, "visitor", None)
+    html, choices = view.examples_view(mine.examples, mine.accepted)
+    assert "Answers you let stand" in html and len(img_sources(html)) == 3
+    assert [value for _, value in choices] == [
+        f"correction {mine.examples.ids[0]}",
+        "answer 2",
+        "answer 3",
+    ]
+    for hostile in ("answer x", "answer 9", "correction -1", "nonsense", "", "answer 2 2"):
+        assert answers.forget(store, model, mine, hostile, "visitor", None) is mine
+    kept = answers.forget(store, model, mine, "answer 2", "visitor", None)
+    assert kept.accepted.ids.tolist() == [3] and len(kept.examples.ids) == 1
+    assert store.count(session="visitor") == 1  # the correction stays stored
 
 
 def _no_classify(*_: object) -> None:

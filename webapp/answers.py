@@ -22,6 +22,7 @@ from knn.examples import Examples, ExampleStore, StoreFullError, UnknownExampleE
 from webapp import view
 from webapp.images import png_data_url
 from webapp.inputs import ImageRefused
+from webapp.settings import MAX_ACCEPTED
 
 T = TypeVar("T")
 
@@ -100,27 +101,36 @@ NO_EXAMPLES = Examples(
 
 @dataclass(frozen=True)
 class Taught:
-    """A visitor's corrections and the model with them among its neighbours (None: no
-    corrections, the shared model answers). Kept in the visitor's session state and made anew,
-    with its model, whenever a correction is added or removed, so that a request does not
-    rebuild it; no other visitor's session holds it."""
+    """What a visitor taught, and the model with it among its neighbours (None: nothing yet, the
+    shared model answers).
+
+    ``examples`` are their corrections, kept in the store; ``accepted`` the answers they let
+    stand (they cleared the canvas without correcting it), taken as right and kept in memory
+    only, the latest :data:`~webapp.settings.MAX_ACCEPTED`, numbered from 1 in this session.
+    Kept in the visitor's session state and made anew, with its model, whenever either changes,
+    so that a request does not rebuild it; no other visitor's session holds it."""
 
     examples: Examples
+    accepted: Examples = NO_EXAMPLES
     model: knn.DigitModel | None = None
 
     @classmethod
-    def build(cls, model: knn.DigitModel, examples: Examples) -> Taught:
-        """``examples`` with ``model`` taught them."""
-        if not len(examples.ids):
-            return cls(examples)
-        return cls(examples, model.with_examples(examples.images, examples.labels))
+    def build(
+        cls, model: knn.DigitModel, examples: Examples, accepted: Examples = NO_EXAMPLES
+    ) -> Taught:
+        """``examples`` and ``accepted`` with ``model`` taught them."""
+        if not len(examples.ids) + len(accepted.ids):
+            return cls(examples, accepted)
+        images = np.concatenate([examples.images, accepted.images])
+        labels = np.concatenate([examples.labels, accepted.labels])
+        return cls(examples, accepted, model.with_examples(images, labels))
 
 
 NOBODY = Taught(NO_EXAMPLES)
 
 
 def for_visitor(model: knn.DigitModel, taught: Taught) -> knn.DigitModel:
-    """The model with this visitor's corrections among its neighbours (their own alone)."""
+    """The model with this visitor's examples among its neighbours (their own alone)."""
     return model if taught.model is None else taught.model
 
 
@@ -156,29 +166,55 @@ def teach(
         example_id = store.add(session, digit, label, predicted, user)
     except StoreFullError as err:
         raise gr.Error(str(err), print_exception=False) from None
-    mine = taught.examples
-    added = Examples(
-        np.concatenate([mine.images, digit[None]]),
-        np.append(mine.labels, np.uint8(label)),
-        np.append(mine.ids, example_id),
-    )
-    return Taught.build(model, added)
+    examples = _appended(taught.examples, digit, label, example_id)
+    return Taught.build(model, examples, taught.accepted)
+
+
+def accept(model: knn.DigitModel, digit: np.ndarray, label: int, taught: Taught) -> Taught:
+    """The visitor let the answer ``label`` for ``digit`` stand: it joins their examples, in
+    memory only, and the oldest such one goes when there are more than ``MAX_ACCEPTED``."""
+    mine = taught.accepted
+    number = int(mine.ids.max()) + 1 if len(mine.ids) else 1
+    accepted = Examples(*(a[-MAX_ACCEPTED:] for a in _appended(mine, digit, label, number)))
+    return Taught.build(model, taught.examples, accepted)
 
 
 def forget(
     store: ExampleStore,
     model: knn.DigitModel,
     taught: Taught,
-    example_id: int,
+    choice: str,
     session: str,
     user: str | None,
 ) -> Taught:
-    """Remove one of this visitor's examples from the store and from their model."""
-    with contextlib.suppress(UnknownExampleError):  # removed already, in another tab
-        store.remove(example_id, session, user)
-    mine = taught.examples
-    keep = mine.ids != example_id
-    return Taught.build(model, Examples(mine.images[keep], mine.labels[keep], mine.ids[keep]))
+    """Remove one of this visitor's examples, as ``view.examples_view`` names it in its
+    choices: a correction from the store and from their model, an accepted answer from the
+    model. A choice that names neither changes nothing."""
+    kind, _, number = str(choice).partition(" ")
+    if not number.isdigit():
+        return taught
+    example_id = int(number)
+    if kind == view.CORRECTION:
+        with contextlib.suppress(UnknownExampleError):  # removed already, in another tab
+            store.remove(example_id, session, user)
+        if example_id in taught.examples.ids:
+            return Taught.build(model, _without(taught.examples, example_id), taught.accepted)
+    if kind == view.ACCEPTED and example_id in taught.accepted.ids:
+        return Taught.build(model, taught.examples, _without(taught.accepted, example_id))
+    return taught
+
+
+def _appended(examples: Examples, digit: np.ndarray, label: int, example_id: int) -> Examples:
+    return Examples(
+        np.concatenate([examples.images, digit[None]]),
+        np.append(examples.labels, np.uint8(label)),
+        np.append(examples.ids, example_id),
+    )
+
+
+def _without(examples: Examples, example_id: int) -> Examples:
+    keep = examples.ids != example_id
+    return Examples(examples.images[keep], examples.labels[keep], examples.ids[keep])
 
 
 def read(drawing: Any) -> np.ndarray:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 import knn
 from knn.engine import WEIGHTS
@@ -91,6 +92,7 @@ def build_demo(
         digit = gr.State(None)
         read_digits = gr.State([])
         mine = gr.State(answers.NOBODY)  # this visitor's corrections and their model
+        standing = gr.State(None)  # the drawn digit whose answer stands until corrected or cleared
         with gr.Row(equal_height=False):
             with gr.Column(elem_id="draw-column"):
                 with gr.Tab("Draw"):
@@ -143,7 +145,7 @@ def build_demo(
                 )
         with gr.Accordion("Your examples", open=False, elem_id="your-examples"):
             gr.Markdown(view.STORE_NOTE)
-            yours = gr.HTML(view.examples_view(answers.NO_EXAMPLES)[0], elem_id="yours")
+            yours = gr.HTML(view.examples_view(*[answers.NO_EXAMPLES] * 2)[0], elem_id="yours")
             with gr.Row():
                 to_remove = gr.Dropdown([], label="Remove an example", elem_id="remove-choice")
                 remove_button = gr.Button("Remove", elem_id="remove")
@@ -175,11 +177,31 @@ def build_demo(
         def on_drawing(drawing: Any, k: float, weights: str, taught: answers.Taught) -> dict:
             return shown(answers.classify(answers.for_visitor(model, taught), drawing, k, weights))
 
+        def on_sketch(
+            drawing: Any,
+            k: float,
+            weights: str,
+            taught: answers.Taught,
+            stood: np.ndarray | None,
+            answer: dict[str, float] | None,
+        ) -> dict:
+            """The drawing's answer; when the canvas is cleared, the answer it showed before
+            stood uncorrected: that digit joins the visitor's examples with it."""
+            drawn = answers.classify(answers.for_visitor(model, taught), drawing, k, weights)
+            label = answers.shown_label(answer)
+            if drawn.digit is None and stood is not None and label is not None:
+                taught = answers.accept(model, stood, label, taught)
+                return {**shown(drawn), **examples_shown(taught), standing: None}
+            return {**shown(drawn), standing: drawn.digit if drawn.is_digit else None}
+
+        def on_upload(image: Any, k: float, weights: str, taught: answers.Taught) -> dict:
+            return {**on_drawing(image, k, weights, taught), standing: None}
+
         def on_options(kept: Any, k: float, weights: str, taught: answers.Taught) -> dict:
             return shown(answers.reclassify(answers.for_visitor(model, taught), kept, k, weights))
 
         def examples_shown(taught: answers.Taught) -> dict:
-            html, choices = view.examples_view(taught.examples)
+            html, choices = view.examples_view(taught.examples, taught.accepted)
             return {mine: taught, yours: html, to_remove: gr.Dropdown(choices=choices, value=None)}
 
         def on_teach(label: int) -> Callable[..., dict]:
@@ -197,12 +219,13 @@ def build_demo(
                 taught = answers.teach(
                     store, model, kept, label, predicted, taught, *visitor(request)
                 )
-                return {**on_options(kept, k, weights, taught), **examples_shown(taught)}
+                answer = on_options(kept, k, weights, taught)
+                return {**answer, **examples_shown(taught), standing: None}  # it does not stand
 
             return teach
 
         def on_remove(
-            chosen: int | None,
+            chosen: str | None,
             kept: Any,
             k: float,
             weights: str,
@@ -240,7 +263,7 @@ def build_demo(
             if not choice:
                 return {}
             position = int(choice.split(":", 1)[0]) - 1
-            return on_options(digits[position], k, weights, taught)
+            return {**on_options(digits[position], k, weights, taught), standing: None}
 
         def on_number_api(image: Any) -> tuple:
             return answers.read_number_for_api(model, image, judge)
@@ -248,17 +271,17 @@ def build_demo(
         outputs = [prediction, votes, preview, neighbours, digit]
         limits = {"concurrency_limit": CONCURRENCY, "concurrency_id": "classify"}
         page = {**limits, "api_visibility": "private", "show_progress": "hidden"}
+        taught_outputs = [*outputs, mine, yours, to_remove, standing]
         gr.on(
             [sketchpad.change, classify_button.click],
-            on_drawing,
-            [sketchpad, k, weights, mine],
-            outputs,
+            on_sketch,
+            [sketchpad, k, weights, mine, standing, prediction],  # the answer shown may stand
+            taught_outputs,
             trigger_mode="always_last",
             **page,
         )
-        upload.change(on_drawing, [upload, k, weights, mine], outputs, **page)
+        upload.change(on_upload, [upload, k, weights, mine], [*outputs, standing], **page)
         gr.on([k.change, weights.change], on_options, [digit, k, weights, mine], outputs, **page)
-        taught_outputs = [*outputs, mine, yours, to_remove]
         teach_inputs = [digit, prediction, k, weights, mine]  # the answer shown is recorded
         for label, button in enumerate(teach_buttons):
             button.click(on_teach(label), teach_inputs, taught_outputs, **page)
@@ -267,7 +290,7 @@ def build_demo(
         number_pad.change(
             on_number, [number_pad, mine], number_outputs, trigger_mode="always_last", **page
         )
-        picked.input(on_pick, [picked, read_digits, k, weights, mine], outputs, **page)
+        picked.input(on_pick, [picked, read_digits, k, weights, mine], [*outputs, standing], **page)
         api_image.upload(
             on_api,
             [api_image, k, weights, api_images],

@@ -17,14 +17,17 @@ import knn
 from knn.calibrate import KEEP
 from knn.examples import Examples
 from webapp.images import png_data_url
-from webapp.settings import PREVIEW_SCALE, THUMBNAIL_SCALE
+from webapp.settings import MAX_ACCEPTED, PREVIEW_SCALE, THUMBNAIL_SCALE
 
 START_HINT = "Draw a digit on the canvas: the prediction follows your pen."
 BADGES = {"yours": ' · <span class="yours">yours</span>', "shared": " · shared"}
 STORE_NOTE = (
     "Your corrections teach this page at once, for you alone: other visitors never see them. "
     "They are kept on this server (with the time and this browser session's id, and your user "
-    "name when there is a login), so that the people running it can review them."
+    "name when there is a login), so that the people running it can review them. An answer you "
+    "do not correct is taken as right when you clear the canvas: that drawing joins your "
+    "examples too, so the page learns your own way of writing, but it is kept in this page only "
+    f"(the latest {MAX_ACCEPTED}) and forgotten when you close it."
 )
 NUMBER_HINT = "Write a number, digit after digit: it is read as you write."
 OFFLINE_NOTICE = (
@@ -44,6 +47,7 @@ class View:
     preview: str  # HTML: the 28x28 digit the model was given, enlarged
     neighbours: str  # HTML: the voters, nearest first, with label, distance and share
     digit: np.ndarray | None  # uint8 (28, 28), kept so that Advanced can ask again
+    is_digit: bool = False  # the answer is a digit: one a visitor may let stand
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ def show(result: knn.Classification, digit: np.ndarray) -> View:
         preview=picture(digit, PREVIEW_SCALE, "What the model sees"),
         neighbours=gallery(result),
         digit=digit,
+        is_digit=bool(result.is_digit),
     )
 
 
@@ -210,18 +215,39 @@ def answer(result: knn.Classification, images: bool = False) -> dict[str, Any]:
     }
 
 
-def examples_view(examples: Examples) -> tuple[str, list[tuple[str, int]]]:
-    """A visitor's examples: HTML of each with its label, and (caption, id) choices to remove."""
-    if not len(examples.ids):
-        return "<p>None yet. When an answer is wrong, say which digit it is.</p>", []
-    figures = "".join(
-        f'<figure class="neighbour">{picture(image, THUMBNAIL_SCALE, f"your {label}")}'
-        f"<figcaption><b>{label}</b> · #{example_id}</figcaption></figure>"
-        for image, label, example_id in zip(*examples, strict=True)
-    )
-    pairs = zip(examples.labels, examples.ids, strict=True)
-    choices = [(f"#{example_id}: a {label}", int(example_id)) for label, example_id in pairs]
-    return f'<div class="neighbours">{figures}</div>', choices
+#: How ``examples_view`` names a visitor's examples in its choices: "correction 12" (the store's
+#: id) or "answer 3" (an answer they let stand, numbered in their session).
+CORRECTION, ACCEPTED = "correction", "answer"
+
+
+def examples_view(corrections: Examples, accepted: Examples) -> tuple[str, list[tuple[str, str]]]:
+    """A visitor's examples, their corrections then the answers they let stand: HTML of each
+    with its label, and (caption, choice) pairs to remove one."""
+    if not len(corrections.ids) + len(accepted.ids):
+        return (
+            "<p>None yet. When an answer is wrong, say which digit it is; when it is right, "
+            "clear the canvas and draw the next.</p>",
+            [],
+        )
+    html, choices = "", []
+    for kind, prefix, examples, heading in (
+        (CORRECTION, "#", corrections, "Your corrections, kept on this server"),
+        (ACCEPTED, "answer ", accepted, "Answers you let stand, kept in this page only"),
+    ):
+        if not len(examples.ids):
+            continue
+        names = [f"{prefix}{i}" for i in examples.ids]
+        figures = "".join(
+            f'<figure class="neighbour">{picture(image, THUMBNAIL_SCALE, f"your {label}")}'
+            f"<figcaption><b>{label}</b> · {name}</figcaption></figure>"
+            for image, label, name in zip(examples.images, examples.labels, names, strict=True)
+        )
+        html += f'<p>{heading}:</p><div class="neighbours">{figures}</div>'
+        choices += [
+            (f"{name}: a {label}", f"{kind} {i}")
+            for name, label, i in zip(names, examples.labels, examples.ids, strict=True)
+        ]
+    return html, choices
 
 
 def about(model: knn.DigitModel, report: dict[str, Any] | None) -> str:
