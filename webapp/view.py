@@ -27,7 +27,7 @@ STORE_NOTE = (
     "name when there is a login), so that the people running it can review them. An answer you "
     "do not correct is taken as right when you clear the canvas: that drawing joins your "
     "examples too, so the page learns your own way of writing, but it is kept in this page only "
-    f"(the latest {MAX_ACCEPTED}) and forgotten when you close it."
+    f"(the latest {MAX_ACCEPTED}) and forgotten within an hour of closing it."
 )
 NUMBER_HINT = "Write a number, digit after digit: it is read as you write."
 OFFLINE_NOTICE = (
