@@ -91,7 +91,7 @@ def build_demo(
             gr.Markdown(notice, elem_id="notice")
         digit = gr.State(None)
         read_digits = gr.State([])
-        mine = gr.State(answers.NOBODY)  # this visitor's corrections and their model
+        mine = gr.State(answers.NOBODY)  # what this visitor taught, and their model
         standing = gr.State(None)  # the drawn digit whose answer stands until corrected or cleared
         with gr.Row(equal_height=False):
             with gr.Column(elem_id="draw-column"):
