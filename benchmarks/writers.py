@@ -13,8 +13,8 @@ Each writer writes their digits in turn. "without" is the base model; a scale pa
 examples (``DigitModel.with_examples``), for each ``example_distance_scale`` tried (each with each
 ``example_vote_scale`` tried, or with its vote at the same scale); "page" adds what the page does
 with the answers a writer lets stand: each that looks like a digit joins their examples with the
-label answered, the latest ``MAX_ACCEPTED``. ``--corrected 0.5 0`` adds writers who correct only
-that share of the wrong answers (the others stand, wrong). Online accuracy is
+label answered, the latest ``webapp.settings.MAX_ACCEPTED``. ``--corrected 0.5 0`` adds writers
+who correct only that share of the wrong answers (the others stand, wrong). Online accuracy is
 reported per writer and overall, and for the digits that carry no mark of their writer (a writer
 with a flag on 1 and a crossed 7 writes plain 2s: a correction must not spoil them; the slanted
 writer's are still slanted). Each seed draws other digits and strokes: the knobs were chosen on
@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw
 import knn
 from benchmarks.drawn_digits import black_on_white, centre_lines, draw_strokes
 from preprocessing import to_mnist
-from webapp.settings import MAX_ACCEPTED
+from webapp import answers
 
 N_VALIDATION = 10_000
 WIDTH = 17  # a column: "0.9/0.3 page 100%"
@@ -130,24 +130,18 @@ def online_answers(
     A share ``corrected`` of the wrong answers (the same ones for every call) is corrected: that
     digit joins the writer's examples with its label before the next one. With ``let_stand``,
     every other answer that looks like a digit stands, as the page takes it when the canvas is
-    cleared: the digit joins them with the label answered, the latest ``MAX_ACCEPTED``.
+    cleared: the digit joins them with the label answered (the page's own rule,
+    ``webapp.answers.accept``).
     """
-    taught, right = model, []
-    corrections: list[tuple[np.ndarray, int]] = []
-    accepted: list[tuple[np.ndarray, int]] = []
+    taught, right = answers.NOBODY, []
     chance = np.random.default_rng(0)
-    for digit, label in zip(digits, labels, strict=True):
-        answer = taught.classify(digit)
+    for number, (digit, label) in enumerate(zip(digits, labels, strict=True)):
+        answer = answers.for_visitor(model, taught).classify(digit)
         right.append(answer.label == label)
         if not right[-1] and chance.random() < corrected:
-            corrections.append((digit, int(label)))
+            taught = answers.correct(model, digit, int(label), number, taught)
         elif let_stand and answer.is_digit:
-            accepted = [*accepted, (digit, answer.label)][-MAX_ACCEPTED:]
-        else:
-            continue
-        taught_with = corrections + accepted  # in the page's order
-        images = np.stack([image for image, _ in taught_with])
-        taught = model.with_examples(images, np.array([given for _, given in taught_with]))
+            taught = answers.accept(model, digit, answer.label, taught)
     return np.array(right)
 
 
@@ -190,7 +184,7 @@ def main() -> None:
         " columns: distance scale/vote scale, page: with the answers let stand and the share of"
         " wrong ones corrected)"
     )
-    answers, unmarked = [], []
+    scored, unmarked = [], []
     for name, habits in WRITERS.items():
         rows = []
         for rng in rngs:
@@ -205,9 +199,9 @@ def main() -> None:
             marked = [MARKED[habit] for habit in habits if habit in MARKED]
             unmarked.append([right[~np.isin(labels, marked)] for right in scores])
         right = np.concatenate(rows, axis=1)  # (1 + scales, digits of all seeds)
-        answers.append(right)
+        scored.append(right)
         print(f"{name:30s} {_row(right.mean(axis=1))}")
-    totals = np.concatenate(answers, axis=1).mean(axis=1)
+    totals = np.concatenate(scored, axis=1).mean(axis=1)
     print(f"{'overall':30s} {_row(totals)}")
     plain = [np.concatenate(column).mean() for column in zip(*unmarked, strict=True)]
     print(f"{'digits without their mark':30s} {_row(np.array(plain))}")

@@ -166,6 +166,14 @@ def teach(
         example_id = store.add(session, digit, label, predicted, user)
     except StoreFullError as err:
         raise gr.Error(str(err), print_exception=False) from None
+    return correct(model, digit, label, example_id, taught)
+
+
+def correct(
+    model: knn.DigitModel, digit: np.ndarray, label: int, example_id: int, taught: Taught
+) -> Taught:
+    """``digit``, corrected to ``label`` and stored as ``example_id``, joins the visitor's
+    examples."""
     examples = _appended(taught.examples, digit, label, example_id)
     return Taught.build(model, examples, taught.accepted)
 
@@ -190,10 +198,10 @@ def forget(
     """Remove one of this visitor's examples, as ``view.examples_view`` names it in its
     choices: a correction from the store and from their model, an accepted answer from the
     model. A choice that names neither changes nothing."""
-    kind, _, number = str(choice).partition(" ")
-    if not number.isdigit():
+    named = view.chosen_example(choice)
+    if named is None:
         return taught
-    example_id = int(number)
+    kind, example_id = named
     if kind == view.CORRECTION:
         with contextlib.suppress(UnknownExampleError):  # removed already, in another tab
             store.remove(example_id, session, user)

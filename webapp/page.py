@@ -145,7 +145,8 @@ def build_demo(
                 )
         with gr.Accordion("Your examples", open=False, elem_id="your-examples"):
             gr.Markdown(view.STORE_NOTE)
-            yours = gr.HTML(view.examples_view(*[answers.NO_EXAMPLES] * 2)[0], elem_id="yours")
+            nothing_yet, _ = view.examples_view(answers.NO_EXAMPLES, answers.NO_EXAMPLES)
+            yours = gr.HTML(nothing_yet, elem_id="yours")
             with gr.Row():
                 to_remove = gr.Dropdown([], label="Remove an example", elem_id="remove-choice")
                 remove_button = gr.Button("Remove", elem_id="remove")

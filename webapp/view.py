@@ -250,6 +250,15 @@ def examples_view(corrections: Examples, accepted: Examples) -> tuple[str, list[
     return html, choices
 
 
+def chosen_example(choice: Any) -> tuple[str, int] | None:
+    """(kind, id) of a choice ``examples_view`` made, or None for anything else (the browser
+    sends it back, and a stranger can send anything)."""
+    kind, _, number = str(choice).partition(" ")
+    if kind not in (CORRECTION, ACCEPTED) or not number.isdigit():
+        return None
+    return kind, int(number)
+
+
 def about(model: knn.DigitModel, report: dict[str, Any] | None) -> str:
     """The About panel: the model served, and the figures of the last evaluation if any."""
     lines = [
