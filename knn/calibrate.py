@@ -103,14 +103,23 @@ def held_out_neighbours(
     params: ModelParams,
     batch_size: int = 250,
     references: np.ndarray | None = None,
+    fold: int = 0,
 ) -> tuple[HeldOut, DigitModel]:
-    """Fit on all but the last ``n_validation`` training digits (with ``references``, uint8
-    (m, 28, 28) non-digits, if given) and find the ``n_neighbors`` neighbours (as ``params``
-    search) of those held out. images uint8 (n, 28, 28), labels (n,). Returns them and the model.
+    """Fit on all but ``n_validation`` training digits (with ``references``, uint8 (m, 28, 28)
+    non-digits, if given) and find the ``n_neighbors`` neighbours (as ``params`` search) of those
+    held out. images uint8 (n, 28, 28), labels (n,). Returns them and the model.
+
+    Fold 0 holds out the last ``n_validation`` digits, fold 1 the ``n_validation`` before them,
+    and so on: each fold's digits are a contiguous block, as MNIST's writers are.
     """
     if not 0 < n_validation < len(labels):
         raise ValueError(f"n_validation must be in 1..{len(labels) - 1}, got {n_validation}")
-    fit, held = slice(None, -n_validation), slice(-n_validation, None)
+    n_folds = len(labels) // n_validation
+    if not 0 <= fold < n_folds:
+        raise ValueError(f"fold must be in 0..{n_folds - 1} for {n_validation}, got {fold}")
+    end = len(labels) - fold * n_validation
+    held = np.arange(end - n_validation, end)
+    fit = np.setdiff1d(np.arange(len(labels)), held)
     model = DigitModel.from_images(images[fit], labels[fit], "validation", **params.as_dict())
     if references is not None:
         model = model.with_references(references)

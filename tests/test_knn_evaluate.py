@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from knn import evaluate, tune
+from knn.calibrate import held_out_neighbours
+from knn.params import ModelParams
 
 
 def test_evaluate_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +61,20 @@ def test_tune_scores_every_pair_on_held_out_training_data(mnist) -> None:
     assert set(scores) == {(k, w) for k in (1, 2, 3) for w in ("uniform", "distance")}
     assert all(0.85 < s <= 1 for s in scores.values())
     assert scores[1, "uniform"] == scores[1, "distance"]  # one neighbour: weighting is moot
+
+
+def test_folds_hold_out_blocks_in_turn_and_pool_them(mnist) -> None:
+    images, labels = mnist.train_images[:1500], mnist.train_labels[:1500]
+    params = ModelParams(n_neighbors=1, rerank=None)
+    held, model = held_out_neighbours(images, labels, 500, params, fold=1)
+    # Fold 1 is the block before the last: the model is fitted on the other two blocks.
+    np.testing.assert_array_equal(held.labels, labels[500:1000])
+    np.testing.assert_array_equal(model.images, np.concatenate([images[:500], images[1000:]]))
+    with pytest.raises(ValueError, match=r"fold must be in 0\.\.2"):
+        held_out_neighbours(images, labels, 500, params, fold=3)
+    pooled = tune.validation_scores(images, labels, 500, max_k=1, params=params, folds=3)
+    alone = [
+        np.mean(h.neighbour_labels[:, 0] == h.labels)
+        for h in (held_out_neighbours(images, labels, 500, params, fold=f)[0] for f in range(3))
+    ]
+    assert pooled[1, "uniform"] == pytest.approx(np.mean(alone))
