@@ -110,7 +110,7 @@ def held_out_neighbours(
     held out. images uint8 (n, 28, 28), labels (n,). Returns them and the model.
 
     Fold 0 holds out the last ``n_validation`` digits, fold 1 the ``n_validation`` before them,
-    and so on: each fold's digits are a contiguous block, as MNIST's writers are.
+    and so on: each fold is a contiguous block of the training set.
     """
     if not 0 < n_validation < len(labels):
         raise ValueError(f"n_validation must be in 1..{len(labels) - 1}, got {n_validation}")
