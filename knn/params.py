@@ -31,7 +31,8 @@ class ModelParams:
         Euclidean shortlist with the image distortion model (99.44% against 98.61%).
     shortlist: candidates the re-ranking sees (64: 128 gave 99.48% on validation against 99.44%
         for about twice the time; with ``virtual``, 128 gave 99.53% against 99.47% for 64, and
-        256 or 512 no more: 99.52%, 99.51%).
+        256 or 512 no more: 99.52%, 99.51%; but over six folds 192 read 99.49% against 99.45%
+        for 128, and 99.48% on the test set: README, "The one lead").
     reference_shortlist: candidates the re-ranking sees among the non-digit references
         (:mod:`knn.nondigits`), searched and re-ranked as the digits' ``shortlist`` is. Their
         IDM is most of what they cost a drawing (``python -m benchmarks.reference_rule``).
