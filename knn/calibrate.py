@@ -96,6 +96,12 @@ class Calibration:
     reference_exponent: float = 0.0  # not fitted: the model's (ModelParams.reference_exponent)
 
 
+def fold_count(n_digits: int, n_validation: int) -> int:
+    """How many disjoint blocks of ``n_validation`` digits ``held_out_neighbours`` can hold out
+    in turn from ``n_digits``."""
+    return n_digits // n_validation
+
+
 def held_out_neighbours(
     images: np.ndarray,
     labels: np.ndarray,
@@ -114,7 +120,7 @@ def held_out_neighbours(
     """
     if not 0 < n_validation < len(labels):
         raise ValueError(f"n_validation must be in 1..{len(labels) - 1}, got {n_validation}")
-    n_folds = len(labels) // n_validation
+    n_folds = fold_count(len(labels), n_validation)
     if not 0 <= fold < n_folds:
         raise ValueError(f"fold must be in 0..{n_folds - 1} for {n_validation}, got {fold}")
     end = len(labels) - fold * n_validation

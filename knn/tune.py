@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from knn.calibrate import held_out_neighbours
+from knn.calibrate import fold_count, held_out_neighbours
 from knn.cli import add_model_options, model_params
 from knn.data import MNISTError, load_mnist
 from knn.engine import WEIGHTS, vote
@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except MNISTError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if not 1 <= args.folds <= len(mnist.train_labels) // args.n_validation:
-        parser.error(f"--folds must be in 1..{len(mnist.train_labels) // args.n_validation}")
+    n_folds = fold_count(len(mnist.train_labels), args.n_validation)
+    if not 1 <= args.folds <= n_folds:
+        parser.error(f"--folds must be in 1..{n_folds}")
     scores = validation_scores(
         mnist.train_images,
         mnist.train_labels,
