@@ -30,8 +30,8 @@ class ExtraExamples:
 
     Each example is searched as one or more variants (a visitor's own as the drawing and its
     deformations, :mod:`knn.variants`; a shared one as itself), and is as near as its nearest
-    variant: features float32 (v, 784), the deskewed variants; projected float32 (v, c), their
-    principal components; owner int64 (v,), the example each belongs to, non-decreasing."""
+    variant: features ``FEATURE_DTYPE`` (v, 784), the deskewed variants; projected float32 (v, c),
+    their principal components; owner int64 (v,), the example each belongs to, non-decreasing."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -101,7 +101,7 @@ class ExtraExamples:
         """The k nearest examples (fewer if there are fewer) of each query, by the model's
         distance: (distances float64 (n, k'), indices (n, k')), nearest first.
 
-        queries : the deskewed queries float32 (n, 784); projected : their principal components.
+        queries : the deskewed queries (n, 784); projected : their principal components.
         """
         k = min(k, len(self))
         if rerank is None:

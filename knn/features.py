@@ -16,7 +16,13 @@ from tqdm.auto import tqdm
 IMAGE_SHAPE = (28, 28)
 
 #: Bumped whenever the features change, so that cached features are rebuilt.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
+
+#: The features are held as float16: half the memory of float32 (94 MB for MNIST's training set)
+#: and 0..255 to within 0.07, a speck beside the distances between digits. Every search and
+#: distance computes in float32 or float64 from them; queries are rounded as the training digits
+#: are, so that a training digit drawn again is at distance 0.
+FEATURE_DTYPE = np.float16
 
 _CHUNK = 4096  # images per vectorised step, to bound the temporary arrays
 
@@ -25,7 +31,8 @@ def extract_features(images: np.ndarray, progress: bool = False) -> np.ndarray:
     """Feature vectors of digits.
 
     images : array (n, h, w) or (h, w), 0 paper and 255 ink (uint8 or float).
-    Returns float32 (n, h * w): the deskewed images, flattened. ``progress`` shows a bar on stderr.
+    Returns :data:`FEATURE_DTYPE` (n, h * w): the deskewed images, flattened. ``progress`` shows
+    a bar on stderr.
     """
     images = np.asarray(images)
     if images.ndim == 2:
@@ -33,7 +40,7 @@ def extract_features(images: np.ndarray, progress: bool = False) -> np.ndarray:
     if images.ndim != 3:
         raise ValueError(f"images must have shape (n, h, w) or (h, w), got {images.shape}")
     n, h, w = images.shape
-    out = np.empty((n, h * w), dtype=np.float32)
+    out = np.empty((n, h * w), dtype=FEATURE_DTYPE)
     for start in tqdm(range(0, n, _CHUNK), desc="features", disable=not progress):
         out[start : start + _CHUNK] = deskew(images[start : start + _CHUNK]).reshape(-1, h * w)
     return out

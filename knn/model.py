@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import heapq
 import os
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from knn.data import (
 )
 from knn.engine import KNNClassifier, tally, vote_weights
 from knn.extra import ExtraExamples, merge
-from knn.features import FEATURE_VERSION, IMAGE_SHAPE, extract_features
+from knn.features import FEATURE_DTYPE, FEATURE_VERSION, IMAGE_SHAPE, extract_features
 from knn.nondigits import N_REFERENCES, RECIPE_VERSION, REFERENCE_SEED, make_references
 from knn.params import SHORTLIST_COMPONENTS, ModelParams
 from knn.projection import PrincipalComponents
@@ -102,16 +103,28 @@ class TrainingIndex:
 
     images: np.ndarray  # uint8 (n, 28, 28), 0 paper, 255 ink
     labels: np.ndarray  # (n,) digits 0..9
-    features: np.ndarray  # float32 (n, 784): the deskewed images
-    euclidean: KNNClassifier  # over ``features``
+    features: np.ndarray  # FEATURE_DTYPE (n, 784): the deskewed images
     projection: PrincipalComponents  # ``features`` to SHORTLIST_COMPONENTS numbers
     shortlister: KNNClassifier  # over the projected features, to make re-ranking shortlists
     deformed: KNNClassifier | None  # over the projected deformed copies (rows n.. of ``virtual``)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _euclidean: KNNClassifier | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def virtual(self) -> VirtualDigits:
         """The training digits and their deformed copies, as rows the re-ranking can read."""
         return VirtualDigits(self.features, DEFORMATIONS)
+
+    @property
+    def euclidean(self) -> KNNClassifier:
+        """The Euclidean search over all 784 features, for ``rerank=None``: made at its first
+        use, as it holds the features again as float32 (188 MB and its bound for MNIST) and
+        the default model, which re-ranks, never needs it."""
+        with self._lock:
+            if self._euclidean is None:
+                search = KNNClassifier().fit(self.features, self.labels)
+                object.__setattr__(self, "_euclidean", search)  # frozen: set once, here
+            return self._euclidean
 
     @classmethod
     def build(
@@ -127,11 +140,11 @@ class TrainingIndex:
         deformed copies (``ModelParams.virtual``). ``projection`` fixes the principal components
         (the references are projected as the training digits are).
 
-        ``cached`` may hold what :func:`load_model` caches: ``features``, ``projection_mean``
-        and ``projection_components``, ``deformed`` (:func:`project_deformed`, which implies
-        ``virtual``). Each array is taken out of it before its search copies it and let go once
-        copied, so a load holds one array twice at a time, not all of them (the cached 64 MB of
-        deformed copies are gone before the 188 MB of features are copied).
+        ``cached`` may hold what :func:`load_model` caches: ``features``,
+        ``projection_mean`` and ``projection_components``, ``deformed``
+        (:func:`project_deformed`, which implies ``virtual``). Each array is taken out of it
+        before its search copies it and let go once copied, so a load holds one array twice at
+        a time, not all of them.
         """
         images = _check_images(images)
         labels = np.asarray(labels)
@@ -152,23 +165,15 @@ class TrainingIndex:
         if points is not None:
             deformed = KNNClassifier().fit(points, np.tile(labels, len(DEFORMATIONS)))
             del points  # the search holds its own copy
-        euclidean = KNNClassifier().fit(features, labels)
-        features = euclidean.fit_X_  # the search's copy of the features: they are held once
-        return cls(
-            images,
-            labels,
-            features,
-            euclidean,
-            projection,
-            KNNClassifier().fit(projection.transform(features), labels),
-            deformed,
-        )
+        shortlister = KNNClassifier().fit(projection.transform(features), labels)
+        features = np.asarray(features, dtype=FEATURE_DTYPE)
+        return cls(images, labels, features, projection, shortlister, deformed)
 
     def search(
         self, queries: np.ndarray, projected: np.ndarray | None, k: int, params: ModelParams
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distances float64 (n, k) and indices (n, k) of the k nearest rows, nearest first, as
-        ``params`` search. queries : deskewed float32 (n, 784); projected : their principal
+        ``params`` search. queries : deskewed (n, 784); projected : their principal
         components (None without re-ranking)."""
         if params.rerank is None:
             return self.euclidean.kneighbors(queries, k)
@@ -200,7 +205,7 @@ class TrainingIndex:
 
 def project_deformed(features: np.ndarray, projection: PrincipalComponents) -> np.ndarray:
     """The principal components of every deformed copy of the training digits ``features``
-    float32 (n, 784): float32 (len(DEFORMATIONS) * n, n_components), copy by copy."""
+    (n, 784): float32 (len(DEFORMATIONS) * n, n_components), copy by copy."""
     virtual = VirtualDigits(features, DEFORMATIONS)
     return np.concatenate([projection.transform(virtual.copies(d)) for d in DEFORMATIONS])
 
@@ -379,7 +384,7 @@ class DigitModel:
         return distances[:, 0], nearest_references(references), shares
 
     def _features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The deskewed queries float32 (n, 784) and, with re-ranking, their principal
+        """The deskewed queries ``FEATURE_DTYPE`` (n, 784) and, with re-ranking, their principal
         components."""
         queries = extract_features(_check_images(images))
         return queries, self.index.projection.transform(queries) if self.params.rerank else None
@@ -551,7 +556,7 @@ def load_model(
 def load_references(root: Path) -> dict[str, np.ndarray]:
     """The model's non-digit references (:func:`knn.nondigits.make_references` with
     ``N_REFERENCES`` and ``REFERENCE_SEED``) under ``root``, built at the first call:
-    "images" uint8 (n, 28, 28), "features" float32 (n, 784), "names" and "kinds" str (n,).
+    "images" uint8 (n, 28, 28), "features" ``FEATURE_DTYPE`` (n, 784), "names" and "kinds" str (n,).
     Keyed by their recipe's version, count and seed, and the versions of the drawing pipeline
     and of the features."""
     fields = {

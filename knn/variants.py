@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knn.features import extract_features, ink_moments, sample_bilinear
+from knn.features import FEATURE_DTYPE, extract_features, ink_moments, sample_bilinear
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ DEFORMATIONS: tuple[Deformation, ...] = (
 
 def variant_features(images: np.ndarray) -> np.ndarray:
     """The features (:func:`knn.features.extract_features`) of each image followed by those of
-    its :data:`DEFORMATIONS`: float32 (m, 1 + len(DEFORMATIONS), h * w).
+    its :data:`DEFORMATIONS`: ``FEATURE_DTYPE`` (m, 1 + len(DEFORMATIONS), h * w).
 
     images : (m, h, w), 0 paper, 255 ink. A variant's features are its deskewed image, made in
     one resampling of the drawing: the deformation moves the ink's moments in a known way, so
@@ -63,7 +63,7 @@ def variant_features(images: np.ndarray) -> np.ndarray:
 
 def deskewed(images: np.ndarray, deformation: Deformation) -> np.ndarray:
     """The deskewed images (as :func:`knn.features.deskew`) of the images under one
-    deformation, flattened: float32 (m, h * w).
+    deformation, flattened: ``FEATURE_DTYPE`` (m, h * w).
 
     The deformed image d(p) = x(mu + M (p - mu)), mu the centre of mass, has the same centre
     and the covariance M^-1 S M^-T (S the drawing's); deskewing it samples d at mu + o(p), with
@@ -86,4 +86,4 @@ def deskewed(images: np.ndarray, deformation: Deformation) -> np.ndarray:
     src_r = mr[:, None, None] + a * offset_r + b * offset_c
     src_c = mc[:, None, None] + c * offset_r + d * offset_c
     sampled = sample_bilinear(images, src_r.astype(np.float32), src_c.astype(np.float32))
-    return sampled.reshape(m, h * w)
+    return sampled.reshape(m, h * w).astype(FEATURE_DTYPE)

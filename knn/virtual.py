@@ -66,7 +66,8 @@ def _cross(images: np.ndarray, pick: np.ufunc) -> np.ndarray:
 class VirtualDigits:
     """The training digits and their deformed copies as one set of rows, made on demand.
 
-    features : float32 (n, 784), the deskewed training digits; deformations : names from
+    features : float (n, 784), the deskewed training digits (float16 as a ``TrainingIndex``
+    holds them); deformations : names from
     :data:`DEFORMATIONS`. ``virtual[rows]`` gives float32 (len(rows), 28, 28) images, as
     :func:`knn.rerank.rerank_idm` takes references.
     """
@@ -86,7 +87,7 @@ class VirtualDigits:
     def __getitem__(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows)
         copies, digits = np.divmod(rows, self.n_digits)
-        out = self.features[digits].reshape(-1, *IMAGE_SHAPE).copy()
+        out = self.features[digits].reshape(-1, *IMAGE_SHAPE).astype(np.float32)
         for i, deformation in enumerate(self.deformations, start=1):
             mine = copies == i
             if mine.any():
@@ -95,7 +96,7 @@ class VirtualDigits:
 
     def copies(self, deformation: str, batch: int = 4096) -> np.ndarray:
         """All training digits deformed by ``deformation``: float32 (n, 784), in batches."""
-        out = np.empty_like(self.features)
+        out = np.empty(self.features.shape, dtype=np.float32)
         for start in range(0, self.n_digits, batch):
             chunk = self.features[start : start + batch].reshape(-1, *IMAGE_SHAPE)
             out[start : start + batch] = deform(chunk, deformation).reshape(len(chunk), -1)

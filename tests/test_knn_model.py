@@ -71,20 +71,36 @@ def test_a_second_load_uses_the_cache(small_model, cache_dir: Path, monkeypatch)
     np.testing.assert_array_equal(again.index.deformed.fit_X_, small_model.index.deformed.fit_X_)
 
 
-def test_a_load_lets_go_of_the_cached_arrays_its_searches_copied(small_model) -> None:
+def test_a_load_holds_each_cached_array_once(small_model) -> None:
     index = small_model.index
+    features = index.features.copy()
     cached = {
-        "features": index.features.copy(),
+        "features": features,
         "projection_mean": index.projection.mean_,
         "projection_components": index.projection.components_,
         "deformed": index.deformed.fit_X_.copy(),
     }
-    copied = [weakref.ref(cached["features"]), weakref.ref(cached["deformed"])]
+    copied = weakref.ref(cached["deformed"])
     again = model_module.TrainingIndex.build(small_model.images, small_model.labels, cached)
     assert cached == {}
-    assert [ref() for ref in copied] == [None, None]  # only the searches' copies are left
-    np.testing.assert_array_equal(again.features, index.features)
+    assert copied() is None  # only the search's copy is left
+    assert again.features is features  # float16 as cached: held as it is, not copied
+    assert again.features.dtype == np.float16
     np.testing.assert_array_equal(again.deformed.fit_X_, index.deformed.fit_X_)
+
+
+def test_the_euclidean_search_is_made_only_when_asked_for(small_model) -> None:
+    index = model_module.TrainingIndex.build(small_model.images, small_model.labels)
+    model = model_module.DigitModel(index, "MNIST")
+    model.kneighbors(small_model.images[:3])  # the default re-ranks: no Euclidean search
+    assert index._euclidean is None
+    distances, indices = model.with_params(rerank=None).kneighbors(small_model.images[:3])
+    search = index.euclidean
+    assert search is index.euclidean  # made once, then shared
+    np.testing.assert_array_equal(search.fit_X_, index.features.astype(np.float32))
+    # Queries are rounded as the training digits are held: each digit is its own nearest.
+    np.testing.assert_array_equal(indices[:, 0], np.arange(3))
+    np.testing.assert_array_equal(distances[:, 0], 0.0)
 
 
 def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> None:

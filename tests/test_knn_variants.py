@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import knn
-from knn.features import ink_moments
+from knn.features import FEATURE_DTYPE, ink_moments
 from knn.variants import DEFORMATIONS, Deformation, deskewed, variant_features
 
 
@@ -24,7 +24,7 @@ def spread(features: np.ndarray) -> np.ndarray:
 def test_the_first_variant_is_the_drawing_and_the_others_are_deskewed_and_centred(mnist) -> None:
     digits = mnist.test_images[:20]
     made = variant_features(digits)
-    assert made.shape == (20, 1 + len(DEFORMATIONS), 784) and made.dtype == np.float32
+    assert made.shape == (20, 1 + len(DEFORMATIONS), 784) and made.dtype == FEATURE_DTYPE
     np.testing.assert_array_equal(made[:, 0], knn.extract_features(digits))
     for i in range(1, made.shape[1]):
         mr, mc, var_r, cov, _ = ink_moments(made[:, i].reshape(-1, 28, 28))
