@@ -1,7 +1,7 @@
 """Accuracy and speed of each configuration on the MNIST test set, as a Markdown table.
 
     python -m benchmarks.rerank_table [--n-test 10000] [--shortlists 16 32 64 100]
-        [--virtual-shortlists 128] [--data-dir D]
+        [--virtual-shortlists 128 192] [--data-dir D]
 
 Rows: raw pixels with Euclidean distance (k=3, the classic baseline), deskewed pixels (the
 default k and weights), deskewed pixels re-ranked by IDM for a few shortlist sizes, and the same
@@ -47,7 +47,7 @@ def main() -> None:
         "--virtual-shortlists",
         type=int,
         nargs="*",
-        default=[128],
+        default=[128, 192],
         help="shortlists to re-rank with the deformed copies of the training digits too",
     )
     parser.add_argument("--window", type=int, default=ModelParams().window)

@@ -30,8 +30,8 @@ from knn.model import DigitModel, nearest_references
 from knn.storage import default_cache_dir
 from preprocessing.pipeline import PIPELINE_VERSION
 
-JUDGE_SHORTLIST = 16  # IDM re-ranks this many: the nearest distance barely moves from the
-# default 64's, at a third of the time
+JUDGE_SHORTLIST = 16  # IDM re-ranks this many: the nearest distance barely moves from a
+# shortlist of 64's, at a third of the time
 TYPICAL_SAMPLE = 50  # training digits per class whose nearest other digit sets its typical distance
 EXCUSED_SHARE = 0.5  # a candidate's nearest distance counts beyond this share of its class's
 # typical one (0 and 1 did worse on --split train)
@@ -59,7 +59,9 @@ class DigitJudge:
         misfits: np.ndarray | None = None,
         misfit_features: np.ndarray | None = None,
     ) -> None:
-        self.model = model.with_params(shortlist=JUDGE_SHORTLIST)
+        # Without the deformed copies: a number's many candidate pieces cost half as much, and
+        # the constants above were chosen on the training digits alone.
+        self.model = model.with_params(shortlist=JUDGE_SHORTLIST, virtual=False)
         if misfits is not None:
             self.model = self.model.with_references(misfits, misfit_features)
         self.misfits = misfits is not None

@@ -219,9 +219,8 @@ def test_a_smaller_vote_scale_lets_a_near_example_outvote_training_digits(small,
 
 def test_a_correction_is_searched_as_its_variants(small, mnist, monkeypatch) -> None:
     query = mnist.test_images[0]  # a 7, taught as a 2
-    plain = small.with_params(
-        example_vote_scale=1.0
-    )  # its vote as its distance: the search decides
+    # Its vote as its distance, and no deformed training copies: the correction's variants decide.
+    plain = small.with_params(example_vote_scale=1.0, virtual=False)
     taught = plain.with_examples(query[None], np.array([2]))
     assert len(taught.extra.features) == 1 + len(variants.DEFORMATIONS)
     assert set(taught.extra.owner) == {0} and list(taught.extra.sources) == ["yours"]

@@ -71,6 +71,15 @@ def test_a_candidate_that_is_a_misfit_costs_much_but_not_infinitely(model, misfi
     assert scores[1] == pytest.approx(DigitJudge(model)(model.images[:1])[0])
 
 
+def test_the_judge_searches_the_training_digits_without_their_copies(mnist, model, misfits):
+    pieces = mnist.train_images[-50:]
+    assert model.params.virtual  # the default reads digits among the deformed copies too
+    judge = DigitJudge(model, misfits)
+    assert not judge.model.params.virtual
+    without = DigitJudge(model.with_params(virtual=False), misfits)
+    np.testing.assert_array_equal(judge(pieces), without(pieces))
+
+
 def test_load_judge_caches_the_misfits_keyed_by_the_training_digits(
     mnist, tmp_path, monkeypatch
 ) -> None:

@@ -91,7 +91,7 @@ def test_a_load_holds_each_cached_array_once(small_model) -> None:
 
 def test_the_euclidean_search_is_made_only_when_asked_for(small_model) -> None:
     index = model_module.TrainingIndex.build(small_model.images, small_model.labels)
-    model = model_module.DigitModel(index, "MNIST")
+    model = model_module.DigitModel(index, "MNIST", knn.ModelParams(virtual=False))
     model.kneighbors(small_model.images[:3])  # the default re-ranks: no Euclidean search
     assert index._euclidean is None
     distances, indices = model.with_params(rerank=None).kneighbors(small_model.images[:3])
@@ -110,8 +110,9 @@ def test_parameters_apply_without_rebuilding(small_model, cache_dir: Path) -> No
     assert len(entries(cache_dir)) == 1
 
 
-def test_the_default_model_makes_no_deformed_copies(tmp_path: Path) -> None:
-    model = knn.load_model(cache_dir=tmp_path, n_train=500)
+def test_a_model_without_virtual_makes_no_deformed_copies(tmp_path: Path) -> None:
+    params = knn.ModelParams(virtual=False)
+    model = knn.load_model(cache_dir=tmp_path, n_train=500, params=params)
     assert model.index.deformed is None
     (entry,) = entries(tmp_path)
     assert not (entry / "deformed.npy").exists()

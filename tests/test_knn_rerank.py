@@ -241,7 +241,9 @@ def test_reranking_beats_euclid_and_can_be_turned_off(model, mnist) -> None:
         model.with_params(window=4)
     with pytest.raises(ValueError, match="virtual"):
         model.with_params(virtual=1)
-    without_copies = knn.DigitModel.from_images(mnist.train_images[:100], mnist.train_labels[:100])
+    without_copies = knn.DigitModel.from_images(
+        mnist.train_images[:100], mnist.train_labels[:100], virtual=False
+    )
     assert without_copies.index.deformed is None
     with pytest.raises(ValueError, match="deformed copies"):
         without_copies.with_params(virtual=True)
