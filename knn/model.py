@@ -297,11 +297,16 @@ class DigitModel:
         """A model that also holds these drawings of what is not a digit (uint8 (m, 28, 28), as
         :func:`knn.nondigits.make_references` makes them) as references: they join the nearest
         neighbours and set ``Classification.non_digit_share``, but never vote over the digits.
-        ``features`` (their deskewed images) may come from a cache. Replaces any references."""
+        ``features`` (their deskewed images) may come from a cache. Replaces any references.
+
+        With ``virtual``, the references get deformed copies too (a few MB for thousands), so
+        that a drawing's nearest reference is measured as its nearest digit is."""
         images = _check_images(images)
         labels = np.full(len(images), NOT_A_DIGIT)
         cached = {} if features is None else {"features": features}
-        references = TrainingIndex.build(images, labels, cached, projection=self.index.projection)
+        references = TrainingIndex.build(
+            images, labels, cached, projection=self.index.projection, virtual=self.params.virtual
+        )
         return DigitModel(self.index, self.dataset, self.params, self.extra, references)
 
     def describe(self) -> str:

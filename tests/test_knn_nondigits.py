@@ -11,6 +11,7 @@ import knn
 from knn import nondigits
 from knn.model import NOT_A_DIGIT, SOURCES, load_references, looks_like_digits, non_digit_shares
 from knn.nondigits import LOOK_ALIKES, N_REFERENCES, REFERENCE_SEED, make_references
+from knn.virtual import rotate
 from preprocessing import to_mnist
 
 #: Capitals and small letters nobody writes as a digit, rendered from Pillow's bundled font.
@@ -88,6 +89,18 @@ def test_references_show_but_never_vote(small, mnist) -> None:
     distances = [n.distance for n in result.neighbours]
     assert distances == sorted(distances)
     assert plain.classify(letter).non_digit_share == 0  # no references, no share
+
+
+def test_references_are_measured_among_their_copies_as_the_digits_are(small) -> None:
+    plain, model = small
+    references = model.references.images[:40]
+    without = plain.with_params(virtual=False).with_references(references)
+    assert model.references.deformed is not None and without.references.deformed is None
+    # A reference turned 7 degrees lies near one of its own rotated copies.
+    turned = np.clip(rotate(references.astype(np.float32), 7.0), 0, 255).round().astype(np.uint8)
+    with_copies = plain.with_references(references).reference_neighbours(turned)[0][:, 0]
+    alone = without.reference_neighbours(turned)[0][:, 0]
+    assert (with_copies <= alone).all() and np.median(with_copies) < 0.7 * np.median(alone)
 
 
 def test_the_reference_shortlist_bounds_what_the_references_cost(small, mnist) -> None:
