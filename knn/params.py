@@ -45,9 +45,9 @@ class ModelParams:
         drawing's nearest reference is measured alike). On the validation split (``python -m
         knn.calibrate``, k=4, shortlist 128): 99.53% against 99.48% without; adding two
         elastic distortions or 10% scalings did worse on its first 4,000 digits, 14 degree
-        rotations or 25% horizontal stretches no better (README: "Past 99.33%"). On the test
-        set 99.48% (shortlist 192) against 99.33% without (shortlist 64), for about four times
-        the IDM of a drawing and 80 MB more in the app. ``virtual=False, shortlist=64`` is the
+        rotations or 25% horizontal stretches no better (README: "Tried on validation"). On
+        the test set 99.48% (shortlist 192) against 99.33% without (shortlist 64), for three
+        times the IDM of a drawing and 80 MB more in the app. ``virtual=False, shortlist=64`` is the
         faster model; the values below are fitted for the default, and ``python -m
         knn.calibrate --no-virtual --shortlist 64`` fits its own (prior_distance 726,400,
         digit_threshold 9,715, max_non_digit_share 0.4819).
