@@ -299,8 +299,9 @@ class DigitModel:
         neighbours and set ``Classification.non_digit_share``, but never vote over the digits.
         ``features`` (their deskewed images) may come from a cache. Replaces any references.
 
-        With ``virtual``, the references get deformed copies too (a few MB for thousands), so
-        that a drawing's nearest reference is measured as its nearest digit is."""
+        With ``virtual``, the references get deformed copies too (a few MB for thousands, made
+        here, not cached), so that a drawing's nearest reference is measured as its nearest
+        digit is."""
         images = _check_images(images)
         labels = np.full(len(images), NOT_A_DIGIT)
         cached = {} if features is None else {"features": features}
