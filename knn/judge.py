@@ -59,8 +59,9 @@ class DigitJudge:
         misfits: np.ndarray | None = None,
         misfit_features: np.ndarray | None = None,
     ) -> None:
-        # Without the deformed copies: a number's many candidate pieces cost half as much, and
-        # the constants above were chosen on the training digits alone.
+        # Without the deformed copies: the constants above were chosen on the training digits
+        # alone, and a number's many candidate pieces cost about 0.65 as much (37 to 49 ms
+        # against 60 to 71 ms per 20 pieces, twice each in alternation).
         self.model = model.with_params(shortlist=JUDGE_SHORTLIST, virtual=False)
         if misfits is not None:
             self.model = self.model.with_references(misfits, misfit_features)
