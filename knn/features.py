@@ -89,7 +89,8 @@ def ink_moments(images: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def sample_bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:
     """Sample images (n, h, w) at fractional (row, col) positions src_r, src_c (n, H, W), giving
-    float32 (n, H, W); outside the image is paper (0).
+    float32 (n, H, W); outside the image is paper (0). Positions of shape (1, H, W) are shared
+    by every image (a rotation), and are then worked out once, not n times.
 
     The images get a border of paper (one row and column before, two after) and the positions
     are clipped into it, so that the four pixels around each position are read from one flat
@@ -102,11 +103,15 @@ def sample_bilinear(images: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) ->
     r0, c0 = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r0, src_c - c0
     stride = w + 3
-    positions = int(np.prod(src_r.shape[1:]))  # explicit, so that an empty batch reshapes too
-    top_left = ((r0 + 1) * stride + (c0 + 1)).astype(np.intp).reshape(n, positions)
+    shape = (n, *src_r.shape[1:])
+    positions = int(np.prod(shape[1:]))  # explicit, so that an empty batch reshapes too
+    top_left = ((r0 + 1) * stride + (c0 + 1)).astype(np.intp).reshape(len(src_r), positions)
+    shared = len(src_r) == 1
 
     def pixels(offset: int) -> np.ndarray:
-        return np.take_along_axis(flat, top_left + offset, axis=1).reshape(src_r.shape)
+        if shared:
+            return flat[:, top_left[0] + offset].reshape(shape)
+        return np.take_along_axis(flat, top_left + offset, axis=1).reshape(shape)
 
     out = pixels(0) * ((1 - fr) * (1 - fc))
     out += pixels(1) * ((1 - fr) * fc)

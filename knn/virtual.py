@@ -44,14 +44,15 @@ def deform(images: np.ndarray, deformation: str) -> np.ndarray:
 
 def rotate(images: np.ndarray, degrees: float) -> np.ndarray:
     """Images (n, h, w) rotated anticlockwise about their centre, bilinear: float32 (n, h, w)."""
-    n, h, w = images.shape
+    _, h, w = images.shape
     cr, cc = (h - 1) / 2, (w - 1) / 2
     rows = np.arange(h, dtype=np.float32)[:, None] - cr
     cols = np.arange(w, dtype=np.float32)[None, :] - cc
     cos, sin = np.cos(np.deg2rad(degrees)), np.sin(np.deg2rad(degrees))
-    # Output pixel (r, c) samples the input at the point the rotation carries onto it.
-    src_r = np.broadcast_to(cr + cos * rows - sin * cols, (n, h, w)).astype(np.float32)
-    src_c = np.broadcast_to(cc + sin * rows + cos * cols, (n, h, w)).astype(np.float32)
+    # Output pixel (r, c) samples the input at the point the rotation carries onto it, the same
+    # point for every image.
+    src_r = (cr + cos * rows - sin * cols).astype(np.float32)[None]
+    src_c = (cc + sin * rows + cos * cols).astype(np.float32)[None]
     return sample_bilinear(images, src_r, src_c)
 
 

@@ -147,6 +147,12 @@ def test_a_phone_draws_with_a_finger_and_fits_the_screen(app_url: str) -> None:
             canvas_top = canvas.bounding_box()["y"]
             assert canvas_top < page.locator("#prediction").bounding_box()["y"]
             assert canvas_top < PHONE["height"]
+            # The pad's box shrinks with its canvas: the answer shows below it, on the first
+            # screen, while the finger draws (Gradio's fixed box height would push it off).
+            prediction = page.locator("#prediction").bounding_box()
+            assert prediction["y"] + prediction["height"] <= PHONE["height"]
+            # "Wrong? It's a ..." stays on one line beside the digits' buttons.
+            assert page.locator("#teach-label").bounding_box()["height"] < 40
             chromium.touch(page, SEVEN)
             expect(page.locator("#prediction h2")).to_have_text("7")
             expect(page.locator("#neighbours img")).to_have_count(4)

@@ -37,6 +37,8 @@ TOO_LARGE = (
     f"That image is larger than this app takes: at most {MAX_UPLOAD_BYTES // 2**20} MB and "
     f"{MAX_PIXELS // 10**6} megapixels. Send a smaller one."
 )
+PAD_FRAME = 120  # pixels of a pad's box besides its canvas's height: the toolbars and margins
+SCREEN_MARGIN = 124  # pixels of a phone's width beside a pad's canvas: the page's and pad's margins
 MAX_PENDING_DRAWINGS = 64  # drawings sent by clients and not yet classified, kept at most
 
 
@@ -141,8 +143,18 @@ def pad_options(canvas_size: tuple[int, int]) -> dict[str, Any]:
         "layers": False,
         "transforms": (),
         "buttons": [],
-        "height": canvas_size[1] + 120,
+        "height": canvas_size[1] + PAD_FRAME,
     }
+
+
+def pad_height_css(canvas_size: tuple[int, int]) -> str:
+    """The CSS height of a pad's box on any screen: ``pad_options``' own, or less where the
+    canvas shrinks to fit a narrow screen's width (Gradio keeps the box's height fixed, so a
+    phone would show the canvas in a box twice its height and the answer below the fold), and
+    never more than most of a short screen's height."""
+    width, height = canvas_size
+    fitted = f"{height / width:.4f} * (100vw - {SCREEN_MARGIN}px) + {PAD_FRAME}px"
+    return f"min({height + PAD_FRAME}px, {fitted}, 100vh)"
 
 
 def drawing_pad(**options: Any) -> gr.Sketchpad:

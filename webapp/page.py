@@ -17,7 +17,7 @@ from knn.engine import WEIGHTS
 from knn.examples import ExampleStore
 from knn.params import MAX_NEIGHBOURS
 from webapp import answers, view
-from webapp.inputs import drawing_pad, image_file, pad_options
+from webapp.inputs import drawing_pad, image_file, pad_height_css, pad_options
 from webapp.settings import (
     CANVAS_SIDE,
     CONCURRENCY,
@@ -62,9 +62,12 @@ CSS = f"""
 #sketchpad {{ max-width: 100%; }}
 #draw-column {{ min-width: min({CANVAS_SIDE + 60}px, 100%); }}
 #number-pad {{ max-width: 100%; }}
+#sketchpad {{ height: {pad_height_css((CANVAS_SIDE, CANVAS_SIDE))} !important; }}
+#number-pad {{ height: {pad_height_css(NUMBER_CANVAS)} !important; }}
 #number h1 {{ font-size: 3em; letter-spacing: 0.1em; margin: 0; }}
 #teach {{ flex-wrap: wrap; gap: 4px; align-items: center; }}
 #teach button {{ flex: 0 0 auto; }}
+#teach-label {{ flex: 0 0 auto !important; width: max-content !important; }}
 .yours {{ background: #fde68a; border-radius: 4px; padding: 0 4px; font-weight: 600; }}
 """
 
