@@ -143,18 +143,23 @@ def pad_options(canvas_size: tuple[int, int]) -> dict[str, Any]:
         "layers": False,
         "transforms": (),
         "buttons": [],
-        "height": canvas_size[1] + PAD_FRAME,
+        "height": pad_height(canvas_size),
     }
 
 
+def pad_height(canvas_size: tuple[int, int]) -> int:
+    """The height in pixels of a pad's box around a canvas of ``canvas_size`` (width, height)."""
+    return canvas_size[1] + PAD_FRAME
+
+
 def pad_height_css(canvas_size: tuple[int, int]) -> str:
-    """The CSS height of a pad's box on any screen: ``pad_options``' own, or less where the
-    canvas shrinks to fit a narrow screen's width (Gradio keeps the box's height fixed, so a
-    phone would show the canvas in a box twice its height and the answer below the fold), and
-    never more than most of a short screen's height."""
+    """The CSS height of a pad's box on any screen: ``pad_height``, or less where the canvas
+    shrinks to fit a narrow screen's width (Gradio keeps the box's height fixed, so a phone
+    would show the canvas in a box twice its height and the answer below the fold), and never
+    more than a short screen's height."""
     width, height = canvas_size
     fitted = f"{height / width:.4f} * (100vw - {SCREEN_MARGIN}px) + {PAD_FRAME}px"
-    return f"min({height + PAD_FRAME}px, {fitted}, 100vh)"
+    return f"min({pad_height(canvas_size)}px, {fitted}, 100vh)"
 
 
 def drawing_pad(**options: Any) -> gr.Sketchpad:

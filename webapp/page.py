@@ -59,11 +59,9 @@ CSS = f"""
 .neighbour {{ margin: 0; text-align: center; font-size: 0.85em; }}
 .neighbour figcaption {{ margin-top: 2px; }}
 #notice {{ border: 1px solid #d97706; border-radius: 8px; padding: 0 12px; background: #fef3c7; }}
-#sketchpad {{ max-width: 100%; }}
+#sketchpad {{ max-width: 100%; height: {pad_height_css((CANVAS_SIDE, CANVAS_SIDE))} !important; }}
 #draw-column {{ min-width: min({CANVAS_SIDE + 60}px, 100%); }}
-#number-pad {{ max-width: 100%; }}
-#sketchpad {{ height: {pad_height_css((CANVAS_SIDE, CANVAS_SIDE))} !important; }}
-#number-pad {{ height: {pad_height_css(NUMBER_CANVAS)} !important; }}
+#number-pad {{ max-width: 100%; height: {pad_height_css(NUMBER_CANVAS)} !important; }}
 #number h1 {{ font-size: 3em; letter-spacing: 0.1em; margin: 0; }}
 #teach {{ flex-wrap: wrap; gap: 4px; align-items: center; }}
 #teach button {{ flex: 0 0 auto; }}
