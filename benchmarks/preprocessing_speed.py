@@ -1,6 +1,6 @@
 """Benchmark: time of `to_mnist` on Sketchpad-like canvases with a typical digit drawn on them.
 
-    python -m benchmarks.preprocessing_speed [--repeats 200]
+python -m benchmarks.preprocessing_speed [--repeats 200]
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from knn.features import FEATURE_DTYPE, FEATURE_VERSION, IMAGE_SHAPE, extract_fe
 from knn.nondigits import N_REFERENCES, RECIPE_VERSION, REFERENCE_SEED, make_references
 from knn.params import SHORTLIST_COMPONENTS, ModelParams
 from knn.projection import PrincipalComponents
-from knn.rerank import rerank_idm
+from knn.rerank import Shortlist, rerank_shortlists
 from knn.storage import default_cache_dir
 from knn.virtual import DEFORMATIONS, VirtualDigits
 from preprocessing.pipeline import PIPELINE_VERSION
@@ -178,14 +178,18 @@ class TrainingIndex:
         if params.rerank is None:
             return self.euclidean.kneighbors(queries, k)
         queries = queries.reshape(-1, *IMAGE_SHAPE)
+        return rerank_shortlists(queries, [self.shortlist(projected, k, params)], params.window)[0]
+
+    def shortlist(self, projected: np.ndarray, k: int, params: ModelParams) -> Shortlist:
+        """The rows the re-ranking measures for queries of principal components ``projected``,
+        to keep the k nearest digits: the ``params.shortlist`` nearest training digits, or with
+        ``params.virtual`` the nearest of the digits and their deformed copies."""
         if not (params.virtual and self.deformed is not None):
             shortlist = min(max(params.shortlist, k), len(self.labels))
             candidates = self.shortlister.kneighbors(projected, shortlist, return_distance=False)
-            training = self.features.reshape(-1, *IMAGE_SHAPE)
-            return rerank_idm(queries, training, candidates, k, params.window)
+            return Shortlist(self.features.reshape(-1, *IMAGE_SHAPE), candidates, k)
         candidates = self._virtual_shortlist(projected, k, params.shortlist)
-        owners = self.virtual.owners(candidates)
-        return rerank_idm(queries, self.virtual, candidates, k, params.window, owners=owners)
+        return Shortlist(self.virtual, candidates, k, self.virtual.owners(candidates))
 
     def _virtual_shortlist(self, projected: np.ndarray, k: int, shortlist: int) -> np.ndarray:
         """Rows of ``virtual`` nearest to each query's principal components (n, s): the
@@ -327,8 +331,9 @@ class DigitModel:
         image = np.asarray(image)
         if image.shape != IMAGE_SHAPE:
             raise ValueError(f"classify takes one image of shape {IMAGE_SHAPE}, got {image.shape}")
-        features = self._features(image[None])
-        distances, indices = self._neighbours(*features)
+        (distances, indices), (reference_distances, reference_indices) = (
+            self._neighbours_and_references(*self._features(image[None]))
+        )
         shares = self._shares(distances, indices)
         probabilities = tally(self._labels_of(indices), shares, n_classes=10)[0]
         voters = [
@@ -337,7 +342,6 @@ class DigitModel:
                 distances[0], shares[0], map(self._describe, indices[0]), strict=True
             )
         ]
-        reference_distances, reference_indices = self._reference_neighbours(*features)
         non_digit_share = float(
             non_digit_shares(distances, reference_distances, self.params.n_neighbors)[0]
         )
@@ -378,8 +382,7 @@ class DigitModel:
     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """``kneighbors`` and ``reference_neighbours`` of the same images, their features
         computed once."""
-        features = self._features(images)
-        return self._neighbours(*features), self._reference_neighbours(*features)
+        return self._neighbours_and_references(*self._features(images))
 
     def judge(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For images uint8 (n, 28, 28): the distances float64 (n,) to the nearest training
@@ -400,17 +403,49 @@ class DigitModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         if self.references is None:
             return np.empty((len(queries), 0)), np.empty((len(queries), 0), dtype=np.intp)
+        return self.references.search(queries, projected, *self._reference_search())
+
+    def _reference_search(self) -> tuple[int, ModelParams]:
+        """k and the parameters the non-digit references are searched with: the model's, with
+        ``reference_shortlist`` candidates."""
         k = min(self.params.n_neighbors, len(self.references.labels))
-        params = replace(self.params, shortlist=self.params.reference_shortlist)
-        return self.references.search(queries, projected, k, params)
+        return k, replace(self.params, shortlist=self.params.reference_shortlist)
 
     def _neighbours(
         self, queries: np.ndarray, projected: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         params = self.params
         found = self.index.search(queries, projected, params.n_neighbors, params)
+        return self._with_extra(found, queries, projected)
+
+    def _neighbours_and_references(
+        self, queries: np.ndarray, projected: np.ndarray | None
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """:meth:`_neighbours` and :meth:`_reference_neighbours`; with re-ranking, both
+        shortlists are re-ranked in one pass (:func:`knn.rerank.rerank_shortlists`)."""
+        params = self.params
+        if params.rerank is None or self.references is None:
+            found = self._neighbours(queries, projected)
+            return found, self._reference_neighbours(queries, projected)
+        shortlists = [
+            self.index.shortlist(projected, params.n_neighbors, params),
+            self.references.shortlist(projected, *self._reference_search()),
+        ]
+        images = queries.reshape(-1, *IMAGE_SHAPE)
+        found, references = rerank_shortlists(images, shortlists, params.window)
+        return self._with_extra(found, queries, projected), references
+
+    def _with_extra(
+        self,
+        found: tuple[np.ndarray, np.ndarray],
+        queries: np.ndarray,
+        projected: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The training neighbours ``found`` merged with the nearest extra examples (a visitor's
+        or shared ones), if the model has any."""
         if self.extra is None:
             return found
+        params = self.params
         extra = self.extra.kneighbors(
             queries, projected, params.n_neighbors, params.rerank, params.shortlist, params.window
         )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import knn
-from knn.rerank import gradients, idm_distances, rerank_idm
+from knn.rerank import Shortlist, gradients, idm_distances, rerank_idm, rerank_shortlists
 from knn.virtual import DEFORMATIONS, VirtualDigits, deform, rotate
 
 
@@ -82,6 +82,59 @@ def test_idm_is_its_definition_on_random_images(window: int) -> None:
     fast = idm_distances(g[0], g[1:], window)
     slow = [idm_by_definition(g[0], g[i], window) for i in range(1, 4)]
     np.testing.assert_allclose(fast, slow, rtol=1e-5)
+
+
+@pytest.mark.parametrize("window", [1, 3, 5])
+@pytest.mark.parametrize(
+    "ink", [(slice(3, 5), slice(4, 6)), (slice(0, 2), slice(9, 11)), (slice(7, 9), slice(0, 1))]
+)
+def test_idm_is_its_definition_where_the_query_is_blank_around_its_ink(
+    window: int, ink: tuple[slice, slice]
+) -> None:
+    # A query whose ink covers a patch (inside, on the top edge, in the bottom-left corner):
+    # its blank paper is scored without the loop over displacements, on every edge of the image.
+    rng = np.random.default_rng(window)
+    images = rng.integers(0, 256, size=(4, 9, 11)).astype(np.float32)
+    images[0] = 0
+    images[0][ink] = 255
+    images[1, :4] = 0  # a reference blank in part, so that some blank terms are zero
+    g = gradients(images)
+    fast = idm_distances(g[0], g[1:], window)
+    slow = [idm_by_definition(g[0], g[i], window) for i in range(1, 4)]
+    np.testing.assert_allclose(fast, slow, rtol=1e-5)
+
+
+def test_a_blank_query_pays_for_each_references_gradients_it_cannot_avoid() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(3, 6, 7)).astype(np.float32)
+    images[0] = 0
+    g = gradients(images)
+    slow = [idm_by_definition(g[0], g[i], 3) for i in range(1, 3)]
+    np.testing.assert_allclose(idm_distances(g[0], g[1:], 3), slow, rtol=1e-5)
+    assert min(slow) > 0
+
+
+@pytest.mark.parametrize("n_queries", [1, 3])  # one query splits its candidates among threads
+def test_shortlists_reranked_together_are_each_reranked_alone(n_queries: int) -> None:
+    rng = np.random.default_rng(n_queries)
+    queries = np.stack([stroke(int(s), int(s) - 1) for s in range(n_queries)])
+    digits = np.stack([stroke(*rng.integers(-3, 4, size=2)) for _ in range(150)])
+    others = rng.integers(0, 256, size=(12, 28, 28)).astype(np.float32)
+    digit_rows = np.stack([rng.permutation(150) for _ in range(n_queries)])
+    other_rows = np.stack([rng.permutation(12)[:9] for _ in range(n_queries)])
+    owners = digit_rows % 40  # some digits have several rows: each counts once
+    together = rerank_shortlists(
+        queries, [Shortlist(digits, digit_rows, 4, owners), Shortlist(others, other_rows, 3)], 5
+    )
+    alone = [
+        rerank_idm(queries, digits, digit_rows, 4, 5, owners=owners),
+        rerank_idm(queries, others, other_rows, 3, 5),
+    ]
+    for (d, i), (d_alone, i_alone) in zip(together, alone, strict=True):
+        assert d.shape == (n_queries, i.shape[1]) and np.array_equal(i, i_alone)
+        assert np.array_equal(d, d_alone)
+    direct = [idm(queries[0], digits[r], 5) for r in digit_rows[0]]
+    assert together[0][0][0, 0] ** 2 == pytest.approx(min(direct), rel=1e-6)
 
 
 @pytest.mark.parametrize("window", [0, 2, -3])
