@@ -127,6 +127,10 @@ def test_a_number_is_read_as_it_is_written(page: Page) -> None:
     expect(page.locator("#prediction h2")).to_have_text("7")
     # Its four voters; non-digit references near this quick 7 may be shown beside them.
     expect(page.locator("#neighbours figure:not(.reference) img")).to_have_count(4)
+    page.locator("#teach-2").click()  # "Wrong? It's a 2": the number is read again with it
+    expect(page.locator("#number h1")).to_have_text("12")
+    expect(page.locator("#prediction h2")).to_have_text("2")
+    expect(page.locator("#number-pick input:checked")).to_have_value("2: 2")
 
 
 PHONE = {"width": 390, "height": 844}

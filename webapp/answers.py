@@ -71,6 +71,12 @@ def read_number(model: knn.DigitModel, drawing: Any, judge: knn.DigitJudge) -> v
         digits = split(drawing, judge)
     except preprocessing.EmptyDrawingError:
         return view.number_hint()
+    return reread_number(model, digits)
+
+
+def reread_number(model: knn.DigitModel, digits: list[np.ndarray]) -> view.NumberView:
+    """The Number tab's view of a number already cut into ``digits``, each read by ``model``
+    (after a correction: the same cuts, read with what the visitor taught)."""
     return view.show_number(digits, model.predict_proba(np.stack(digits)))
 
 

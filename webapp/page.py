@@ -213,6 +213,7 @@ def build_demo(
                 k: float,
                 weights: str,
                 taught: answers.Taught,
+                digits: list,
                 request: gr.Request,
             ) -> dict:
                 if kept is None:
@@ -222,9 +223,27 @@ def build_demo(
                     store, model, kept, label, predicted, taught, *visitor(request)
                 )
                 answer = on_options(kept, k, weights, taught)
-                return {**answer, **examples_shown(taught), standing: None}  # it does not stand
+                return {
+                    **answer,
+                    **examples_shown(taught),
+                    **number_reread(kept, digits, taught),
+                    standing: None,  # it does not stand
+                }
 
             return teach
+
+        def number_reread(kept: np.ndarray, digits: list, taught: answers.Taught) -> dict:
+            """If the digit taught is one of the written number's, the number read again with
+            it, that digit still picked."""
+            mine = [i for i, d in enumerate(digits) if np.array_equal(d, kept)]
+            if not mine:
+                return {}
+            read = answers.reread_number(answers.for_visitor(model, taught), digits)
+            return {
+                number: read.text,
+                number_digits: read.digits_html,
+                picked: gr.Radio(choices=read.choices, value=read.choices[mine[0]]),
+            }
 
         def on_remove(
             chosen: str | None,
@@ -284,9 +303,10 @@ def build_demo(
         )
         upload.change(on_upload, [upload, k, weights, mine], [*outputs, standing], **page)
         gr.on([k.change, weights.change], on_options, [digit, k, weights, mine], outputs, **page)
-        teach_inputs = [digit, prediction, k, weights, mine]  # the answer shown is recorded
+        teach_inputs = [digit, prediction, k, weights, mine, read_digits]  # the answer shown
+        teach_outputs = [*taught_outputs, number, number_digits, picked]  # is recorded
         for label, button in enumerate(teach_buttons):
-            button.click(on_teach(label), teach_inputs, taught_outputs, **page)
+            button.click(on_teach(label), teach_inputs, teach_outputs, **page)
         remove_button.click(on_remove, [to_remove, digit, k, weights, mine], taught_outputs, **page)
         number_outputs = [number, number_digits, picked, read_digits]
         number_pad.change(
