@@ -140,10 +140,10 @@ def idm_distances(query: np.ndarray, references: np.ndarray, window: int = 5) ->
     window : odd size of the square of displacements each query pixel may take (1 = none).
     Returns float64 (n,).
 
-    Where a query pixel's whole context is blank (the paper around a digit: about 40% of an
-    MNIST query), its best match is the least 3x3 box sum of the reference's squared gradients
-    within the window, which needs no loop over displacements (:func:`_blank_terms`); only the
-    box around the query's gradients goes through that loop. Both add the same numbers in the
+    Where a query pixel's whole context is blank, its best match is the least 3x3 box sum of
+    the reference's squared gradients within the window, which needs no loop over displacements
+    (:func:`_blank_terms`). So only the box around the query's gradients goes through that loop;
+    the paper outside it is 38% of an MNIST test digit's pixels on average. Both add the same numbers in the
     same order as the loop over the whole image would, so the sums are the same to the bit.
     """
     if window < 1 or window % 2 == 0:
