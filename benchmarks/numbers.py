@@ -19,7 +19,10 @@ The thresholds in `preprocessing.numbers` and the judge's were chosen with --spl
 report on test. With --split train the numbers are made of the last `VALIDATION_DIGITS`
 training digits and read by a model fitted on the others (as `knn.tune` holds them out), so no
 digit meets itself among the training digits the judge measures it against. --failures counts
-how the judged split's wrong numbers went wrong.
+how the judged split's wrong numbers went wrong. --close-gaps LO HI sets the range of the close
+gaps (default -0.15 to 0: every one leaves no empty column between the two digits); with
+-0.06 0.04, "touching or slightly overlapping", the empty-column split reads about 59% of the
+numbers' digit counts right, as the issue that asked for this benchmark says it does on its own.
 """
 
 from __future__ import annotations
@@ -70,16 +73,21 @@ class Number:
     labels: str
 
 
-def draw_number(skeletons: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+def draw_number(
+    skeletons: list[np.ndarray],
+    rng: np.random.Generator,
+    close_gaps: tuple[float, float] = CLOSE_GAPS,
+) -> list[np.ndarray]:
     """Each digit's ink coverage alone on the canvas, (300, 900) uint8, drawn as one number.
 
-    The digits' longest sides, the gaps and the slope are drawn at random; the whole number
-    is shrunk until it fits the canvas, then placed at random.
+    The digits' longest sides, the gaps and the slope are drawn at random, one gap in five
+    within ``close_gaps``; the whole number is shrunk until it fits the canvas, then placed at
+    random.
     """
     count = len(skeletons)
     sizes = rng.uniform(*HEIGHTS, count)
     close = rng.random(count - 1) < CLOSE_SHARE
-    gaps = np.where(close, rng.uniform(*CLOSE_GAPS, count - 1), rng.uniform(*GAPS, count - 1))
+    gaps = np.where(close, rng.uniform(*close_gaps, count - 1), rng.uniform(*GAPS, count - 1))
     slope = np.tan(np.radians(rng.uniform(-SLOPE_DEGREES, SLOPE_DEGREES)))
     jitter = rng.uniform(-JITTER, JITTER, count)
     brush_wanted = float(np.exp(rng.uniform(*np.log(BRUSH_WIDTHS))))
@@ -113,13 +121,18 @@ def draw_number(skeletons: list[np.ndarray], rng: np.random.Generator) -> list[n
 
 
 def make_numbers(
-    images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator
+    images: np.ndarray,
+    labels: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    close_gaps: tuple[float, float] = CLOSE_GAPS,
 ) -> list[Number]:
-    """`n` numbers of random MNIST digits, every other one on transparent paper."""
+    """`n` numbers of random MNIST digits, every other one on transparent paper; one gap in
+    five within ``close_gaps`` (digit heights, negative: overlapping)."""
     numbers = []
     for index in range(n):
         chosen = rng.choice(len(images), size=rng.integers(DIGIT_COUNTS[0], DIGIT_COUNTS[1] + 1))
-        layers = draw_number([centre_lines(images[i]) for i in chosen], rng)
+        layers = draw_number([centre_lines(images[i]) for i in chosen], rng, close_gaps)
         render = transparent_paper if index % 2 else black_on_white
         numbers.append(
             Number(
@@ -217,6 +230,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", choices=["test", "train"], default="test")
     parser.add_argument("--failures", action="store_true", help="how the judged split failed")
+    parser.add_argument(
+        "--close-gaps",
+        nargs=2,
+        type=float,
+        default=CLOSE_GAPS,
+        metavar=("LO", "HI"),
+        help="range of the close gaps, in digit heights (default %(default)s: touching and "
+        "overlapping; -0.06 0.04 makes the empty-column split read about 59%% and 56%% of the "
+        "numbers right, as the issue says it does on its numbers: 59%% and 58%%)",
+    )
     args = parser.parse_args()
     mnist = knn.load_mnist(args.data_dir, download=False)
     n_train = None
@@ -228,14 +251,19 @@ def main() -> None:
         data_dir=args.data_dir, cache_dir=args.cache_dir, n_train=n_train, download=False
     )
     judge = load_judge(model, args.cache_dir)
-    numbers = make_numbers(images, labels, args.n, np.random.default_rng(args.seed))
+    rng = np.random.default_rng(args.seed)
+    numbers = make_numbers(images, labels, args.n, rng, tuple(args.close_gaps))
     geometry, geometry_ms = split_timed(numbers, None)
     judged, judged_ms = split_timed(numbers, judge)
     plain, plain_ms = split_timed(numbers, DigitJudge(model))
     naive = [split_at_empty_columns(number.drawing) for number in numbers]
     ceiling = [[to_mnist(alone) for alone in number.digits_alone] for number in numbers]
     digits = sum(len(number.labels) for number in numbers)
-    print(f"{args.n} numbers of {digits} MNIST {args.split} digits (seed {args.seed})")
+    lo, hi = args.close_gaps
+    print(
+        f"{args.n} numbers of {digits} MNIST {args.split} digits (seed {args.seed}), "
+        f"close gaps {lo:g} to {hi:g} digit heights"
+    )
     print(f"{'':24s} {'count right':>11s} {'exact':>7s} {'digits right':>13s}")
     exact_geometry = report("split_digits, geometry", read(geometry, model.predict), numbers)
     judged_readings = read(judged, model.predict)
