@@ -81,7 +81,7 @@ def rerank_shortlists(
     def rerank(rows: slice) -> None:
         for i in range(rows.start, rows.stop):
             images = [s.references[s.candidates[i]] for s in shortlists]
-            references = gradients(np.concatenate(images))
+            references = gradients(images[0] if len(images) == 1 else np.concatenate(images))
             d = _idm_in_parts(query_gradients[i], references, window, len(queries) == 1)
             parts = np.split(d, np.cumsum([len(part) for part in images[:-1]]))
             for s, mine, part, (distances, indices) in zip(
@@ -143,8 +143,9 @@ def idm_distances(query: np.ndarray, references: np.ndarray, window: int = 5) ->
     Where a query pixel's whole context is blank, its best match is the least 3x3 box sum of
     the reference's squared gradients within the window, which needs no loop over displacements
     (:func:`_blank_terms`). So only the box around the query's gradients goes through that loop;
-    the paper outside it is 38% of an MNIST test digit's pixels on average. Both add the same numbers in the
-    same order as the loop over the whole image would, so the sums are the same to the bit.
+    the paper outside it is 38% of an MNIST test digit's pixels on average. Both add the same
+    numbers in the same order as the loop over the whole image would, so the sums are the same
+    to the bit.
     """
     if window < 1 or window % 2 == 0:
         raise ValueError(f"window must be a positive odd integer, got {window}")
