@@ -251,7 +251,7 @@ def main() -> None:
         data_dir=args.data_dir, cache_dir=args.cache_dir, n_train=n_train, download=False
     )
     judge = load_judge(model, args.cache_dir)
-    close_gaps = (args.close_gaps[0], args.close_gaps[1])
+    close_gaps = tuple(args.close_gaps)
     numbers = make_numbers(images, labels, args.n, np.random.default_rng(args.seed), close_gaps)
     geometry, geometry_ms = split_timed(numbers, None)
     judged, judged_ms = split_timed(numbers, judge)

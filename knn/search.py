@@ -62,8 +62,8 @@ MIN_ROWS_PER_THREAD = 64
 SMALL_BATCH = 4
 
 #: Training rows each thread scores, at least, for a few queries: the 240,000 deformed copies'
-#: principal components (78 MB) took 1.31 ms in two parts against 2.46 ms in one; a part's
-#: hand-over to the pool costs tens of microseconds, about the product over 20,000 such rows.
+#: principal components (78 MB) took 1.31 ms in two parts against 2.46 ms in one. Smaller sets
+#: stay in one part: the 60,000 digits' (0.9 ms in all) and the non-digit references'.
 MIN_PART_ROWS = 32768
 
 #: Directions of the lower bound (:mod:`knn.bound`): for MNIST digits and k=3, 96 of 784 leave
