@@ -58,7 +58,8 @@ PART_LENGTH = 0.6  # ... and hold this much ink (a 1 has about 1)
 ATTACH_GAP = 0.3  # groups too short or light for a digit join the nearest group this near (a
 # 5's flag is drawn touching or nearly touching its body; digits stand further apart)
 SPECK_HEIGHT = 0.35  # groups shorter than this ...
-SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks
+SPECK_SHARE = 0.15  # ... with less ink than this share of the heaviest group are specks,
+SPECK_LENGTH = 0.3  # ... and so are groups with less ink than this, however tall (a colon)
 # With a judge (chosen on numbers of MNIST training digits, as above; JUDGED_PER_STROKE, CUT_COST
 # and DIGIT_PRIOR on numbers of the 10,000 training digits the model was not fitted on):
 SPLIT_WIDTH = 0.5  # groups this wide may be two digits or more, and get candidate cuts:
@@ -100,9 +101,7 @@ def split_digits(image: Any, judge: Judge | None = None) -> list[np.ndarray]:
     layout = lay_out(find_ink(load_drawing(image)))
     if judge is None:
         parts = [part for group in layout.groups for part in cut_too_wide(group, layout.row)]
-        return [
-            mnist_from_ink(layout.alone(parts[i])) for i in reading_order(parts, layout.row.height)
-        ]
+        return [mnist_from_ink(layout.alone(parts[i])) for i in reading_order(parts, layout.row)]
     return judged_digits(layout, judge)
 
 
@@ -135,13 +134,13 @@ def lay_out(ink: Image.Image) -> Layout:
     return Layout(ink, factor, row, groups)
 
 
-def reading_order(parts: list[np.ndarray], height: float) -> list[int]:
+def reading_order(parts: list[np.ndarray], row: Row) -> list[int]:
     """The indices of the parts (bool grid masks) that are digits, not specks, left to right
     by their ink's mean column: a 1 drawn into a 6 comes first though the 6's loop reaches
-    further left. `height` is the row's digit height in cells. Raises `TooManyDigitsError` for
+    further left. `row` holds the number's scales (`Row`). Raises `TooManyDigitsError` for
     more than `MAX_DIGITS`.
     """
-    kept = drop_specks(parts, height)
+    kept = drop_specks(parts, row)
     if len(kept) > MAX_DIGITS:
         raise TooManyDigitsError(
             f"Found {len(kept)} digits, more than the {MAX_DIGITS} one number may have. "
@@ -175,7 +174,7 @@ def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
     read = peel_ones(read, layout, judge)
     return [
         mnist_from_ink(layout.alone(read[i].part)) if read[i].image is None else read[i].image
-        for i in reading_order([r.part for r in read], layout.row.height)
+        for i in reading_order([r.part for r in read], layout.row)
     ]
 
 
@@ -591,10 +590,11 @@ def spans(rows_with_ink: np.ndarray) -> np.ndarray:
     return np.where(any_ink, last - first + 1, 0)
 
 
-def drop_specks(digits: list[np.ndarray], height: float) -> list[int]:
-    """The indices of the digits kept: groups short and light next to the heaviest digit are
-    dots and specks."""
+def drop_specks(digits: list[np.ndarray], row: Row) -> list[int]:
+    """The indices of the digits kept: groups short and light next to the heaviest digit, and
+    groups with too little ink for any digit, are dots and specks."""
     masses = np.array([digit.sum() for digit in digits])
     heights = np.array([bottom - top for top, bottom, _, _ in map(bounding_box, digits)])
-    keep = (heights >= SPECK_HEIGHT * height) | (masses >= SPECK_SHARE * masses.max())
+    keep = (heights >= SPECK_HEIGHT * row.height) | (masses >= SPECK_SHARE * masses.max())
+    keep &= row.length(masses) >= SPECK_LENGTH
     return np.flatnonzero(keep).tolist()

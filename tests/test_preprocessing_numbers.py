@@ -17,7 +17,7 @@ from preprocessing import (
     split_digits,
     to_mnist,
 )
-from preprocessing.numbers import cheapest_paths, reading_order
+from preprocessing.numbers import Row, cheapest_paths, reading_order
 from preprocessing.straight import straight_strokes
 
 CANVAS = (900, 300)  # width, height: the Number tab's canvas
@@ -194,6 +194,15 @@ def test_a_speck_is_dropped():
     assert all(np.array_equal(a, b) for a, b in zip(with_speck, without, strict=True))
 
 
+def test_a_colon_as_tall_as_half_a_digit_is_dropped():
+    one, zero = draw(ONE, (200, 60, 20, 180)), draw(ZERO, (300, 60, 150, 180))
+    colon = draw([[(0.0, 0.0)], [(0.0, 1.0)]], (600, 100, 0, 80), width=10)
+    with_colon = split_digits(on_paper(one, zero, colon))
+    without = split_digits(on_paper(one, zero))
+    assert len(with_colon) == len(without) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(with_colon, without, strict=True))
+
+
 # A 5 whose flag, and a 7 whose bar's left end, were drawn apart: short strokes sharing too
 # few columns with the rest of their digit to be grouped with it by overlap.
 FIVE_FLAG_APART = [FIVE_FLAGGED[0], [(0.4, 0.0), (1.3, 0.0)]]
@@ -366,4 +375,4 @@ def test_digits_drawn_into_each_other_are_read_in_the_order_of_their_ink():
     six = np.zeros_like(one)
     six[2:38, 30:33] = True  # ... drawn into a 6, whose loop ...
     six[26:38, 10:40] = True  # ... reaches further left than the 1
-    assert reading_order([six, one], 36.0) == [1, 0]
+    assert reading_order([six, one], Row(36.0, 3.0)) == [1, 0]
