@@ -4,8 +4,8 @@ The ink is analysed on a coarse grid: its connected strokes are grouped into dig
 overlap sideways (a 7's crossbar, a 4 or a 5 drawn in two strokes), groups too short or too
 light for a digit join the group nearest them (a 5's flag drawn apart, a broken stroke, a
 tick), groups too wide for one digit are cut along the path from top to bottom crossing
-fewest strokes (touching digits), and groups short and light next to the others are dropped
-as specks. The row's digit height
+fewest strokes (touching digits), and groups short and light next to the others, or holding
+too little ink for any digit (a colon), are dropped as specks. The row's digit height
 is the scale of every test. Each digit's ink, alone on the canvas, then goes through
 `mnist_from_ink` like any drawing.
 

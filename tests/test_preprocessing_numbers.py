@@ -183,24 +183,20 @@ def test_thin_one_beside_a_wide_zero():
     assert np.array_equal(digits[1], alone(zero))
 
 
-def test_a_speck_is_dropped():
+@pytest.mark.parametrize(
+    ("mark", "box"),
+    [
+        ([[(0.5, 0.5)]], (600, 250, 0, 0)),  # a speck, below the digits
+        ([[(0.0, 0.0)], [(0.0, 1.0)]], (600, 100, 0, 80)),  # a colon half a digit tall
+    ],
+    ids=["speck", "colon"],
+)
+def test_a_speck_is_dropped(mark, box):
     one, zero = draw(ONE, (200, 60, 20, 180)), draw(ZERO, (300, 60, 150, 180))
-    speck = draw([[(0.5, 0.5)]], (600, 250, 0, 0), width=10)
-    with_speck, without = (
-        split_digits(on_paper(one, zero, speck)),
-        split_digits(on_paper(one, zero)),
-    )
-    assert len(with_speck) == len(without) == 2
-    assert all(np.array_equal(a, b) for a, b in zip(with_speck, without, strict=True))
-
-
-def test_a_colon_as_tall_as_half_a_digit_is_dropped():
-    one, zero = draw(ONE, (200, 60, 20, 180)), draw(ZERO, (300, 60, 150, 180))
-    colon = draw([[(0.0, 0.0)], [(0.0, 1.0)]], (600, 100, 0, 80), width=10)
-    with_colon = split_digits(on_paper(one, zero, colon))
+    with_mark = split_digits(on_paper(one, zero, draw(mark, box, width=10)))
     without = split_digits(on_paper(one, zero))
-    assert len(with_colon) == len(without) == 2
-    assert all(np.array_equal(a, b) for a, b in zip(with_colon, without, strict=True))
+    assert len(with_mark) == len(without) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(with_mark, without, strict=True))
 
 
 # A 5 whose flag, and a 7 whose bar's left end, were drawn apart: short strokes sharing too

@@ -213,7 +213,7 @@ def build_demo(
                 k: float,
                 weights: str,
                 taught: answers.Taught,
-                digits: list,
+                digits: list[np.ndarray],
                 request: gr.Request,
             ) -> dict:
                 if kept is None:
@@ -232,7 +232,9 @@ def build_demo(
 
             return teach
 
-        def number_reread(kept: np.ndarray, digits: list, taught: answers.Taught) -> dict:
+        def number_reread(
+            kept: np.ndarray, digits: list[np.ndarray], taught: answers.Taught
+        ) -> dict:
             """If the digit taught is one of the written number's, the number read again with
             it, that digit still picked."""
             mine = [i for i, d in enumerate(digits) if np.array_equal(d, kept)]
@@ -303,8 +305,9 @@ def build_demo(
         )
         upload.change(on_upload, [upload, k, weights, mine], [*outputs, standing], **page)
         gr.on([k.change, weights.change], on_options, [digit, k, weights, mine], outputs, **page)
-        teach_inputs = [digit, prediction, k, weights, mine, read_digits]  # the answer shown
-        teach_outputs = [*taught_outputs, number, number_digits, picked]  # is recorded
+        # The answer shown is recorded; a digit of the written number re-reads the number.
+        teach_inputs = [digit, prediction, k, weights, mine, read_digits]
+        teach_outputs = [*taught_outputs, number, number_digits, picked]
         for label, button in enumerate(teach_buttons):
             button.click(on_teach(label), teach_inputs, teach_outputs, **page)
         remove_button.click(on_remove, [to_remove, digit, k, weights, mine], taught_outputs, **page)
