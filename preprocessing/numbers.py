@@ -79,6 +79,8 @@ PEEL_WIDTH = 0.45  # digits read this wide may be a 1 drawn into a digit: a stra
 ONE_HEIGHT = 0.7  # ... this tall at either end is offered as a 1 ...
 PEELED_HEIGHT = 0.6  # ... with the rest, this tall, as the other digit
 SLIVER_LENGTH = 0.3  # pieces of the rest lighter than this are the stroke's edges, peeled too
+PEEL_COST = 0.15  # a 1 and its rest pay this beyond DIGIT_PRIOR to replace the whole: the
+# stem of a 6 or a 4 peeled off leaves a rest (a 0, a 7) that costs barely less than the whole
 
 Judge = Callable[[np.ndarray], np.ndarray]
 """Scores candidate digits, uint8 (n, 28, 28), 0 paper, 255 ink: float (n,), how unlike a digit
@@ -196,7 +198,7 @@ def judged_reading(part: np.ndarray, image: np.ndarray, unlike: float, row: Row)
 def peel_ones(read: list[Reading], layout: Layout, judge: Judge) -> list[Reading]:
     """The digits read, each wide enough for a 1 and a digit replaced by one of its straight
     strokes and the rest without it (`peels`) where the judge finds the two cost less than the
-    whole and `DIGIT_PRIOR`: a 1 drawn into its neighbour, which no cut parts. The digits never
+    whole, `DIGIT_PRIOR` and `PEEL_COST`: a 1 drawn into its neighbour, which no cut parts. The digits never
     judged and all the pairs are judged in one more call."""
     row = layout.row
     offers = [peels(r.part, row) for r in read]
@@ -220,7 +222,7 @@ def peel_ones(read: list[Reading], layout: Layout, judge: Judge) -> list[Reading
         best, chosen = r.shape, [r]
         for pair in offered:
             sides = [judged_reading(side, next(rendered), next(unlike), row) for side in pair]
-            cost = sum(side.shape for side in sides) + DIGIT_PRIOR
+            cost = sum(side.shape for side in sides) + DIGIT_PRIOR + PEEL_COST
             if cost < best:
                 best, chosen = cost, sides
         peeled.extend(chosen)
