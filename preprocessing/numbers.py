@@ -198,8 +198,8 @@ def judged_reading(part: np.ndarray, image: np.ndarray, unlike: float, row: Row)
 def peel_ones(read: list[Reading], layout: Layout, judge: Judge) -> list[Reading]:
     """The digits read, each wide enough for a 1 and a digit replaced by one of its straight
     strokes and the rest without it (`peels`) where the judge finds the two cost less than the
-    whole, `DIGIT_PRIOR` and `PEEL_COST`: a 1 drawn into its neighbour, which no cut parts. The digits never
-    judged and all the pairs are judged in one more call."""
+    whole, `DIGIT_PRIOR` and `PEEL_COST`: a 1 drawn into its neighbour, which no cut parts.
+    The digits never judged and all the pairs are judged in one more call."""
     row = layout.row
     offers = [peels(r.part, row) for r in read]
     masks = [
