@@ -20,8 +20,8 @@ unlikeness, a cost for width beyond a digit's, a prior per digit, and the cost o
 is read with (the strokes they cross). No such cut parts a 1 drawn into its neighbour (through
 a 4's bar, into a 6's stem), so each digit read wide enough for a 1 and a digit is offered
 once more as one of its straight strokes (`preprocessing.straight`) and the rest, judged in a
-second call and read as two where they cost less. `preprocessing` knows no classifier: the
-judge is passed in.
+second call and read as two where they cost less, with one more digit's prior and a cost for
+the peel. `preprocessing` knows no classifier: the judge is passed in.
 """
 
 from __future__ import annotations
@@ -197,9 +197,10 @@ def judged_reading(part: np.ndarray, image: np.ndarray, unlike: float, row: Row)
 
 def peel_ones(read: list[Reading], layout: Layout, judge: Judge) -> list[Reading]:
     """The digits read, each wide enough for a 1 and a digit replaced by one of its straight
-    strokes and the rest without it (`peels`) where the judge finds the two cost less than the
-    whole, `DIGIT_PRIOR` and `PEEL_COST`: a 1 drawn into its neighbour, which no cut parts.
-    The digits never judged and all the pairs are judged in one more call."""
+    strokes and the rest without it (`peels`) where the judge finds that the two, with
+    `DIGIT_PRIOR` and `PEEL_COST` added, cost less than the whole: a 1 drawn into its
+    neighbour, which no cut parts. The digits never judged and all the pairs are judged in one
+    more call."""
     row = layout.row
     offers = [peels(r.part, row) for r in read]
     masks = [
