@@ -17,7 +17,7 @@ from preprocessing import (
     split_digits,
     to_mnist,
 )
-from preprocessing.numbers import Row, cheapest_paths, reading_order
+from preprocessing.numbers import DIGIT_PRIOR, PEEL_COST, Row, cheapest_paths, reading_order
 from preprocessing.straight import straight_strokes
 
 CANVAS = (900, 300)  # width, height: the Number tab's canvas
@@ -351,6 +351,26 @@ def test_with_a_judge_a_one_drawn_through_a_fours_bar_comes_back_as_two_digits(
     assert (
         alike(digits[0], alone(layers[1])) < own[0] and alike(digits[1], alone(layers[0])) < own[1]
     )
+
+
+@pytest.mark.parametrize("margin", [-0.05, 0.05], ids=["kept whole", "peeled"])
+def test_a_one_is_peeled_only_where_it_and_its_rest_beat_the_whole_by_a_digit_and_a_peel(margin):
+    # A 4 with its stem drawn the full height, too narrow for a cut but wide enough for a peel.
+    # The judge scores it as a whole so that the stem and the rest, at 0.1 each, beat it by
+    # `margin` beyond the prior of one more digit and the peel's cost.
+    four = [[(0.6, 0.0), (0.0, 0.65), (1.0, 0.65)], [(0.8, 0.0), (0.8, 1.0)]]
+    drawing = on_paper(draw(four, (300, 50, 90, 200)))
+    whole = to_mnist(drawing)
+    whole_cost = 2 * 0.1 + DIGIT_PRIOR + PEEL_COST + margin
+
+    def scripted(digits: np.ndarray) -> np.ndarray:
+        return np.array([whole_cost if np.array_equal(d, whole) else 0.1 for d in digits])
+
+    digits = split_digits(drawing, scripted)
+    if margin < 0:
+        assert len(digits) == 1 and np.array_equal(digits[0], whole)
+    else:
+        assert len(digits) == 2
 
 
 def test_the_straight_strokes_of_a_part_are_its_long_straight_runs_of_ink():
