@@ -356,15 +356,16 @@ def test_with_a_judge_a_one_drawn_through_a_fours_bar_comes_back_as_two_digits(
 @pytest.mark.parametrize("margin", [-0.05, 0.05], ids=["kept whole", "peeled"])
 def test_a_one_is_peeled_only_where_it_and_its_rest_beat_the_whole_by_a_digit_and_a_peel(margin):
     # A 4 with its stem drawn the full height, too narrow for a cut but wide enough for a peel.
-    # The judge scores it as a whole so that the stem and the rest, at 0.1 each, beat it by
-    # `margin` beyond the prior of one more digit and the peel's cost.
+    # The scripted judge costs the stem and the rest `part_cost` each, and the whole so much
+    # that the two beat it by `margin` beyond the prior of one more digit and the peel's cost.
     four = [[(0.6, 0.0), (0.0, 0.65), (1.0, 0.65)], [(0.8, 0.0), (0.8, 1.0)]]
     drawing = on_paper(draw(four, (300, 50, 90, 200)))
     whole = to_mnist(drawing)
-    whole_cost = 2 * 0.1 + DIGIT_PRIOR + PEEL_COST + margin
+    part_cost = 0.1
+    whole_cost = 2 * part_cost + DIGIT_PRIOR + PEEL_COST + margin
 
     def scripted(digits: np.ndarray) -> np.ndarray:
-        return np.array([whole_cost if np.array_equal(d, whole) else 0.1 for d in digits])
+        return np.array([whole_cost if np.array_equal(d, whole) else part_cost for d in digits])
 
     digits = split_digits(drawing, scripted)
     if margin < 0:
