@@ -123,6 +123,7 @@ def test_a_number_is_read_as_it_is_written(page: Page) -> None:
     chromium.draw(page, [(0.4, 0.2), (0.6, 0.2), (0.47, 0.85)], **area)  # ... a 7, brush ready
     expect(page.locator("#number h1")).to_have_text("17")
     expect(page.locator("#number-digits img")).to_have_count(2)
+    chromium.settle(page, "#number-digits")  # the pad's last report of the 7 is read, too
     page.locator("#number-pick label").nth(1).click()
     expect(page.locator("#prediction h2")).to_have_text("7")
     # Its four voters; non-digit references near this quick 7 may be shown beside them.

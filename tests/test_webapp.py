@@ -260,6 +260,23 @@ def test_a_written_number_is_read_digit_by_digit(model: knn.DigitModel) -> None:
     assert blank == ("", {"hint": preprocessing.ink.NO_INK})
 
 
+def test_a_number_already_read_is_not_shown_again_so_its_pick_stays(
+    model: knn.DigitModel, store: ExampleStore
+) -> None:
+    """The pad may report one stroke twice; the late report, answered after the visitor picked
+    a digit or taught one, must leave the page as it is (it once unset the pick)."""
+    demo = page.build_demo(model, store)
+    pad = component(demo, "number-pad")
+    (on_number,) = [f.fn for f in demo.fns.values() if (pad._id, "change") in f.targets]
+    one_seven = sketch([(150, 60), (150, 340)], [(300, 80), (480, 80), (360, 340)], side=600)
+    first = on_number(one_seven, answers.NOBODY, [])
+    (digits,) = [value for block, value in first.items() if isinstance(block, gr.State)]
+    assert first[component(demo, "number")] == "# 17" and len(digits) == 2
+    assert on_number(one_seven, answers.NOBODY, digits) == {}  # the pick is left alone
+    again = on_number(ONE, answers.NOBODY, digits)  # a new drawing is read
+    assert again[component(demo, "number")] == "# 1"
+
+
 def test_a_correction_teaches_this_visitor_alone(
     model: knn.DigitModel, store: ExampleStore
 ) -> None:

@@ -75,3 +75,18 @@ def touch(page: Any, points: list[Point], pad: str = "sketchpad", **area: float)
     for move in moves[1:]:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [move]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+SETTLE_JS = """([selector, quiet]) => {
+    const html = document.querySelector(selector)?.innerHTML ?? "";
+    const seen = (window.__settle ??= {});
+    if (seen[selector]?.html !== html) seen[selector] = {html, since: performance.now()};
+    return performance.now() - seen[selector].since >= quiet;
+}"""
+
+
+def settle(page: Any, selector: str, quiet_ms: float = 5000) -> None:
+    """Wait until ``selector``'s content has not changed for ``quiet_ms``: a pad may report a
+    stroke twice, the first time before its last moves are drawn, and the second report is
+    sent when the first is answered, so seeing the first answer is not seeing the last."""
+    page.wait_for_function(SETTLE_JS, arg=[selector, quiet_ms], polling=100)

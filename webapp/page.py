@@ -270,8 +270,12 @@ def build_demo(
         def on_api(image: Any, k: float, weights: str, images: bool) -> tuple:
             return answers.classify_for_api(model, image, k, weights, images)
 
-        def on_number(drawing: Any, taught: answers.Taught) -> dict:
+        def on_number(drawing: Any, taught: answers.Taught, before: list[np.ndarray]) -> dict:
+            """The number read; unchanged if its digits are those read ``before``: the pad may
+            report a stroke twice, and the second report must not undo a pick or a teach."""
             read = answers.read_number(answers.for_visitor(model, taught), drawing, judge)
+            if len(read.digits) == len(before) and all(map(np.array_equal, read.digits, before)):
+                return {}
             choices = read.choices
             return {
                 number: read.text,
@@ -313,7 +317,11 @@ def build_demo(
         remove_button.click(on_remove, [to_remove, digit, k, weights, mine], taught_outputs, **page)
         number_outputs = [number, number_digits, picked, read_digits]
         number_pad.change(
-            on_number, [number_pad, mine], number_outputs, trigger_mode="always_last", **page
+            on_number,
+            [number_pad, mine, read_digits],
+            number_outputs,
+            trigger_mode="always_last",
+            **page,
         )
         picked.input(on_pick, [picked, read_digits, k, weights, mine], [*outputs, standing], **page)
         api_image.upload(
