@@ -64,14 +64,24 @@ def classify_for_api(
     return view.probabilities(result), details
 
 
-def read_number(model: knn.DigitModel, drawing: Any, judge: knn.DigitJudge) -> view.NumberView:
+def read_number(
+    model: knn.DigitModel,
+    drawing: Any,
+    judge: knn.DigitJudge,
+    before: list[np.ndarray] | None = None,
+) -> view.NumberView | None:
     """The Number tab's view of a drawn number, each digit read on its own; ``judge`` says
-    where touching digits part."""
+    where touching digits part. None, and nothing read, if its digits are those cut ``before``
+    (the page's): the pad may report a stroke twice, and the second report must not undo a
+    pick or a teach."""
     try:
         digits = split(drawing, judge)
     except preprocessing.EmptyDrawingError:
-        return view.number_hint()
-    return reread_number(model, digits)
+        digits = []
+    same_count = before is not None and len(digits) == len(before)
+    if same_count and all(map(np.array_equal, digits, before)):
+        return None
+    return reread_number(model, digits) if digits else view.number_hint()
 
 
 def reread_number(model: knn.DigitModel, digits: list[np.ndarray]) -> view.NumberView:
