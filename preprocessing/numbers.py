@@ -17,11 +17,14 @@ differently from the others), each candidate digit between two of them
 is made by `mnist_from_ink` and judged (all in one call), and each group is read, cut or not,
 as the candidates of least total cost by dynamic programming over its cuts: each candidate's
 unlikeness, a cost for width beyond a digit's, a prior per digit, and the cost of the cuts it
-is read with (the strokes they cross). No such cut parts a 1 drawn into its neighbour (through
-a 4's bar, into a 6's stem), so each digit read wide enough for a 1 and a digit is offered
-once more as one of its straight strokes (`preprocessing.straight`) and the rest, judged in a
-second call and read as two where they cost less, with one more digit's prior and a cost for
-the peel. `preprocessing` knows no classifier: the judge is passed in.
+is read with (the strokes they cross). Two groups that overlap sideways but were kept apart
+because both are a digit's height (a 1 under a 7's bar, or the halves of a 0 drawn with a gap)
+are judged as one group too, and read as one where that costs less. No such cut parts a 1
+drawn into its neighbour (through a 4's bar, into a 6's stem), so each digit read wide enough
+for a 1 and a digit is offered once more as one of its straight strokes
+(`preprocessing.straight`) and the rest, judged in a second call and read as two where they
+cost less, with one more digit's prior and a cost for the peel. `preprocessing` knows no
+classifier: the judge is passed in.
 """
 
 from __future__ import annotations
@@ -152,32 +155,67 @@ def reading_order(parts: list[np.ndarray], row: Row) -> list[int]:
 
 
 def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
-    """Read each group as the candidate digits of least total cost (`candidate_cost`),
-    judging the candidates of every group with a choice in one call; then offer each digit
-    read a straight stroke peeled off either end (`peel_ones`); then drop specks and order
-    left to right as `reading_order` does. MNIST digits as `split_digits` returns."""
-    readings = [candidate_parts(group, layout.row) for group in layout.groups]
-    choices = [reading for reading in readings if len(reading.parts) > 1]
+    """Read each group as the candidate digits of least total cost (`candidate_cost`), and
+    each pair of groups kept apart though they overlap sideways (`overlapping_pairs`) as one
+    group too where that costs less, judging the candidates of every group with a choice in
+    one call; then offer each digit read a straight stroke peeled off either end
+    (`peel_ones`); then drop specks and order left to right as `reading_order` does. MNIST
+    digits as `split_digits` returns."""
+    groups, row = layout.groups, layout.row
+    pairs = overlapping_pairs(groups)
+    paired = {index for pair in pairs for index in pair}
+    readings = [candidate_parts(group, row) for group in groups]
+    joined = [candidate_parts(groups[first] | groups[second], row) for first, second in pairs]
+    judged = [i in paired or len(reading.parts) > 1 for i, reading in enumerate(readings)]
+    choices = [r for r, j in zip(readings, judged, strict=True) if j] + joined
     images = [
         mnist_from_ink(layout.alone(p)) for reading in choices for p in reading.parts.values()
     ]
     unlike, rendered = iter(judge(np.stack(images)) if images else []), iter(images)
-    read: list[Reading] = []
-    for reading in readings:
-        if len(reading.parts) == 1:
-            read.extend(Reading(part, None, None) for part in reading.parts.values())
-            continue
-        judged = {
-            span: judged_reading(part, next(rendered), next(unlike), layout.row)
-            for span, part in reading.parts.items()
+
+    def cheapest(candidates: Candidates) -> tuple[float, list[Reading]]:
+        shapes = {
+            span: judged_reading(part, next(rendered), next(unlike), row)
+            for span, part in candidates.parts.items()
         }
-        costs = {span: candidate_cost(reading, span, r.shape) for span, r in judged.items()}
-        read.extend(judged[span] for span in cheapest_reading(costs))
-    read = peel_ones(read, layout, judge)
-    return [
-        mnist_from_ink(layout.alone(read[i].part)) if read[i].image is None else read[i].image
-        for i in reading_order([r.part for r in read], layout.row)
+        costs = {span: candidate_cost(candidates, span, r.shape) for span, r in shapes.items()}
+        spans = cheapest_reading(costs)
+        return sum(costs[span] + DIGIT_PRIOR for span in spans), [shapes[s] for s in spans]
+
+    read = [
+        cheapest(reading)
+        if judge_it
+        else (0.0, [Reading(p, None, None) for p in reading.parts.values()])
+        for reading, judge_it in zip(readings, judged, strict=True)
     ]
+    for (first, second), candidates in zip(pairs, joined, strict=True):
+        cost, chosen = cheapest(candidates)
+        if cost < read[first][0] + read[second][0]:
+            read[first], read[second] = (cost, chosen), (0.0, [])
+    digits = peel_ones([r for _, chosen in read for r in chosen], layout, judge)
+    return [
+        mnist_from_ink(layout.alone(digits[i].part)) if digits[i].image is None else digits[i].image
+        for i in reading_order([r.part for r in digits], layout.row)
+    ]
+
+
+def overlapping_pairs(groups: list[np.ndarray]) -> list[tuple[int, int]]:
+    """Pairs of groups, left to right and each group in one pair at most, sharing
+    `MERGE_OVERLAP` of the narrower one's columns: strokes `group_by_overlap` kept apart
+    because both are a digit's height (a 1 under a 7's bar, but also the two halves of a 0 or
+    an 8 drawn with a gap), for the judge to read as one digit or two."""
+    boxes = [bounding_box(group) for group in groups]
+    order = sorted(range(len(groups)), key=lambda i: boxes[i][2])
+    pairs: list[tuple[int, int]] = []
+    paired: set[int] = set()
+    for place, first in enumerate(order):
+        for second in order[place + 1 :]:
+            if first in paired or second in paired:
+                continue
+            if shares_columns(boxes[first], boxes[second]):
+                pairs.append((first, second))
+                paired |= {first, second}
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -371,16 +409,19 @@ def group_by_overlap(strokes: list[np.ndarray], height: float) -> list[np.ndarra
 def overlapping_pair(boxes: list[Box], height: float) -> tuple[int, int] | None:
     """The first two boxes sharing `MERGE_OVERLAP` of the narrower one's columns, that one
     shorter than `WHOLE_HEIGHT` digit heights; or None."""
-    for first, (a_top, a_bottom, a_left, a_right) in enumerate(boxes):
+    for first, a in enumerate(boxes):
         for second in range(first + 1, len(boxes)):
-            b_top, b_bottom, b_left, b_right = boxes[second]
-            shared = min(a_right, b_right) - max(a_left, b_left)
-            narrower = min(
-                (a_right - a_left, a_bottom - a_top), (b_right - b_left, b_bottom - b_top)
-            )
-            if shared >= MERGE_OVERLAP * narrower[0] and narrower[1] < WHOLE_HEIGHT * height:
+            b = boxes[second]
+            narrower = min((a[3] - a[2], a[1] - a[0]), (b[3] - b[2], b[1] - b[0]))  # width, height
+            if shares_columns(a, b) and narrower[1] < WHOLE_HEIGHT * height:
                 return first, second
     return None
+
+
+def shares_columns(a: Box, b: Box) -> bool:
+    """Whether two boxes share `MERGE_OVERLAP` of the narrower one's columns."""
+    shared = min(a[3], b[3]) - max(a[2], b[2])
+    return shared >= MERGE_OVERLAP * min(a[3] - a[2], b[3] - b[2])
 
 
 def attach_fragments(groups: list[np.ndarray], row: Row) -> list[np.ndarray]:

@@ -156,10 +156,13 @@ def test_digits_of_several_strokes_stay_whole():
         assert np.array_equal(digit, alone(layer))
 
 
-def test_a_sevens_bar_over_the_next_digit_does_not_join_them():
+@pytest.mark.parametrize("judged", [False, True], ids=["geometry", "judged"])
+def test_a_sevens_bar_over_the_next_digit_does_not_join_them(judged, request):
     seven = draw([[(0.0, 0.0), (1.4, 0.0)], [(1.0, 0.0), (0.35, 1.0)]], (100, 60, 120, 180))
     one = draw(ONE, (240, 90, 40, 150))
-    digits = split_digits(on_paper(seven, one))
+    digits = split_digits(
+        on_paper(seven, one), request.getfixturevalue("judge") if judged else None
+    )
     assert len(digits) == 2
     assert alike(digits[0], alone(seven)) > 0.95
     assert np.array_equal(digits[1], alone(one))
@@ -309,6 +312,23 @@ def test_with_a_judge_a_flag_drawn_apart_stays_with_its_five(model, judge):
     digits = split_digits(on_paper(five, one), judge)
     assert model.predict(np.stack(digits)).tolist() == [5, 1]
     assert np.array_equal(digits[0], alone(five))
+
+
+def test_with_a_judge_a_zero_closed_by_a_second_tall_stroke_is_one_digit(model, judge):
+    # The closing stroke lies within the first stroke's columns and is a digit's height by
+    # itself, so geometry keeps the two apart, as it keeps a 1 under a 7's bar.
+    zero = draw(
+        [
+            [(0.9, 0.05), (0.5, 0), (0.1, 0.2), (0, 0.5), (0.1, 0.8), (0.5, 1), (0.9, 0.95)],
+            [(0.78, 0.12), (0.97, 0.5), (0.78, 0.88)],
+        ],
+        (300, 60, 150, 180),
+    )
+    assert len(split_digits(on_paper(zero))) == 2
+    digits = split_digits(on_paper(zero), judge)
+    assert len(digits) == 1
+    assert np.array_equal(digits[0], alone(zero))
+    assert model.predict(np.stack(digits)).tolist() == [0]
 
 
 @pytest.mark.parametrize("one_first", [True, False], ids=["10", "01"])
