@@ -156,13 +156,13 @@ def reading_order(parts: list[np.ndarray], row: Row) -> list[int]:
 
 def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
     """Read each group as the candidate digits of least total cost (`candidate_cost`), and
-    each pair of groups kept apart though they overlap sideways (`overlapping_pairs`) as one
+    each pair of groups kept apart though they overlap sideways (`pairs_kept_apart`) as one
     group too where that costs less, judging the candidates of every group with a choice in
     one call; then offer each digit read a straight stroke peeled off either end
     (`peel_ones`); then drop specks and order left to right as `reading_order` does. MNIST
     digits as `split_digits` returns."""
     groups, row = layout.groups, layout.row
-    pairs = overlapping_pairs(groups)
+    pairs = pairs_kept_apart(groups)
     paired = {index for pair in pairs for index in pair}
     readings = [candidate_parts(group, row) for group in groups]
     joined = [candidate_parts(groups[first] | groups[second], row) for first, second in pairs]
@@ -199,7 +199,7 @@ def judged_digits(layout: Layout, judge: Judge) -> list[np.ndarray]:
     ]
 
 
-def overlapping_pairs(groups: list[np.ndarray]) -> list[tuple[int, int]]:
+def pairs_kept_apart(groups: list[np.ndarray]) -> list[tuple[int, int]]:
     """Pairs of groups, left to right and each group in one pair at most, sharing
     `MERGE_OVERLAP` of the narrower one's columns: strokes `group_by_overlap` kept apart
     because both are a digit's height (a 1 under a 7's bar, but also the two halves of a 0 or
@@ -209,12 +209,13 @@ def overlapping_pairs(groups: list[np.ndarray]) -> list[tuple[int, int]]:
     pairs: list[tuple[int, int]] = []
     paired: set[int] = set()
     for place, first in enumerate(order):
+        if first in paired:
+            continue
         for second in order[place + 1 :]:
-            if first in paired or second in paired:
-                continue
-            if shares_columns(boxes[first], boxes[second]):
+            if second not in paired and shares_columns(boxes[first], boxes[second]):
                 pairs.append((first, second))
                 paired |= {first, second}
+                break
     return pairs
 
 
@@ -409,19 +410,22 @@ def group_by_overlap(strokes: list[np.ndarray], height: float) -> list[np.ndarra
 def overlapping_pair(boxes: list[Box], height: float) -> tuple[int, int] | None:
     """The first two boxes sharing `MERGE_OVERLAP` of the narrower one's columns, that one
     shorter than `WHOLE_HEIGHT` digit heights; or None."""
-    for first, a in enumerate(boxes):
+    for first, (a_top, a_bottom, a_left, a_right) in enumerate(boxes):
         for second in range(first + 1, len(boxes)):
-            b = boxes[second]
-            narrower = min((a[3] - a[2], a[1] - a[0]), (b[3] - b[2], b[1] - b[0]))  # width, height
-            if shares_columns(a, b) and narrower[1] < WHOLE_HEIGHT * height:
+            b_top, b_bottom, b_left, b_right = boxes[second]
+            narrower = min(
+                (a_right - a_left, a_bottom - a_top), (b_right - b_left, b_bottom - b_top)
+            )
+            if shares_columns(boxes[first], boxes[second]) and narrower[1] < WHOLE_HEIGHT * height:
                 return first, second
     return None
 
 
 def shares_columns(a: Box, b: Box) -> bool:
     """Whether two boxes share `MERGE_OVERLAP` of the narrower one's columns."""
-    shared = min(a[3], b[3]) - max(a[2], b[2])
-    return shared >= MERGE_OVERLAP * min(a[3] - a[2], b[3] - b[2])
+    (_, _, a_left, a_right), (_, _, b_left, b_right) = a, b
+    shared = min(a_right, b_right) - max(a_left, b_left)
+    return shared >= MERGE_OVERLAP * min(a_right - a_left, b_right - b_left)
 
 
 def attach_fragments(groups: list[np.ndarray], row: Row) -> list[np.ndarray]:
