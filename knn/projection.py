@@ -41,15 +41,16 @@ class PrincipalComponents:
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Coordinates float32 (n, n_components) of X (n, n_features).
 
-        (X - mean) @ C without the centred copy of X, TRANSFORM_ROWS rows at a time: at load X
-        is the training digits as the search holds them, a strided view that the product would
-        otherwise copy whole (188 MB, the app's peak memory)."""
-        X = np.asarray(X, dtype=np.float32)
+        (X - mean) @ C without the centred copy of X, TRANSFORM_ROWS rows at a time, each
+        converted to float32 only as its product needs it: at load X is the training digits in
+        float16, whose float32 copy would take 188 MB at once (the app's peak memory)."""
+        X = np.asarray(X)
         out = np.empty((len(X), self.components_.shape[1]), dtype=np.float32)
         shift = self.mean_ @ self.components_
         for start in range(0, len(X), TRANSFORM_ROWS):
+            rows = np.asarray(X[start : start + TRANSFORM_ROWS], dtype=np.float32)
             np.subtract(
-                X[start : start + TRANSFORM_ROWS] @ self.components_,
+                rows @ self.components_,
                 shift,
                 out=out[start : start + TRANSFORM_ROWS],
             )
