@@ -43,7 +43,7 @@ class PrincipalComponents:
 
         (X - mean) @ C without the centred copy of X, TRANSFORM_ROWS rows at a time, each
         converted to float32 only as its product needs it: at load X is the training digits in
-        float16, whose float32 copy would take 188 MB at once (the app's peak memory)."""
+        float16, whose float32 copy would take 188 MB at once (it was the app's start-up peak)."""
         X = np.asarray(X)
         out = np.empty((len(X), self.components_.shape[1]), dtype=np.float32)
         shift = self.mean_ @ self.components_
